@@ -1,0 +1,27 @@
+"""Models: the bundled ImageNet network, the backbone registry and transfer classifiers.
+
+Example:
+    >>> from daylib.models import efficientnet_lite0, build_classifier
+    >>> model = efficientnet_lite0()          # ImageNet weights, offline
+"""
+from daylib.models.backbones import BACKBONES, OfflineWeightsError, backbone, get_spec, preprocess_input
+from daylib.models.classifier import base_model, build_classifier, freeze, trainable_layer_names, unfreeze
+from daylib.models.layers import conv_layers, find_layer
+
+
+def efficientnet_lite0(*args, **kwargs):
+    """Build the bundled EfficientNet-Lite0 (see :func:`daylib.models.efficientnet_lite.efficientnet_lite0`).
+
+    Example:
+        >>> model = efficientnet_lite0(weights="imagenet")
+    """
+    from daylib.models.efficientnet_lite import efficientnet_lite0 as build
+
+    return build(*args, **kwargs)
+
+
+__all__ = [
+    "BACKBONES", "OfflineWeightsError", "backbone", "get_spec", "preprocess_input",
+    "base_model", "build_classifier", "freeze", "trainable_layer_names", "unfreeze",
+    "conv_layers", "find_layer", "efficientnet_lite0",
+]

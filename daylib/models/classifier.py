@@ -1,0 +1,181 @@
+"""Transfer models: a pretrained base with a new head, and the freeze/unfreeze recipe.
+
+The model is built the way the Keras guide does it, with the base *nested* and
+called in inference mode::
+
+    inputs -> [augmentation] -> base(x, training=False) -> GAP -> Dropout -> Dense
+
+``training=False`` keeps every BatchNormalization layer of the base on its
+ImageNet statistics even after :func:`unfreeze`, which is what stops
+fine-tuning from wrecking the features in its first steps. After changing
+``trainable`` a model must be compiled again (``daylib.train`` does it).
+
+Example:
+    >>> model = build_classifier("efficientnet_lite0", num_classes=2, input_shape=(224, 224, 3))
+    >>> freeze(model)                      # phase 1: train the head only
+    >>> unfreeze(model, top_n=20)          # phase 2: fine-tune the top 20 layers of the base
+"""
+from __future__ import annotations
+
+from typing import Optional, Union
+
+import keras
+
+from daylib.models.backbones import backbone as build_backbone
+from daylib.models.backbones import get_spec
+from daylib.models.layers import conv_layers
+
+__all__ = ["build_classifier", "base_model", "freeze", "unfreeze", "conv_layers", "trainable_layer_names"]
+
+
+def build_classifier(
+    base: Union[str, keras.Model],
+    num_classes: int,
+    *,
+    input_shape: Optional[tuple[int, int, int]] = None,
+    weights: Optional[str] = "imagenet",
+    dropout: float = 0.2,
+    augmentation: Optional[keras.layers.Layer] = None,
+    name: Optional[str] = None,
+) -> keras.Model:
+    """Put a new classification head on a pretrained (or fresh) base; the base starts frozen.
+
+    Head: global average pooling (``avg_pool``), dropout (``head_dropout``), dense
+    (``predictions``). With ``num_classes == 2`` the head is **one sigmoid unit**
+    (output = P(class 1)); otherwise ``num_classes`` softmax units.
+
+    Args:
+        base: a registry name (see ``daylib.models.backbones.BACKBONES``) or a Keras model
+            that maps RGB 0-255 images to a 4-D feature map.
+        num_classes: number of classes (>= 2).
+        input_shape: image shape; default: the base's.
+        weights: ``"imagenet"`` or ``None``, used when ``base`` is a name.
+        dropout: dropout rate before the dense layer.
+        augmentation: optional layer/model applied to the images (active in training only).
+        name: model name; default ``"<base>_classifier"``.
+
+    Example:
+        >>> model = build_classifier("mobilenet_v2", 3, input_shape=(96, 96, 3), weights=None)
+        >>> model.output_shape
+        (None, 3)
+    """
+    if num_classes < 2:
+        raise ValueError(f"num_classes must be at least 2, got {num_classes}.")
+    if isinstance(base, str):
+        spec = get_spec(base)
+        shape = input_shape or (spec.default_size, spec.default_size, 3)
+        base = build_backbone(base, weights=weights, input_shape=shape, include_top=False)
+    if len(base.output.shape) != 4:
+        raise ValueError(
+            f"The base model {base.name!r} outputs shape {base.output.shape}; it must output a 4-D feature map. "
+            "Build it with include_top=False and pooling=None."
+        )
+    shape = tuple(input_shape or base.input.shape[1:])
+    base.trainable = False
+    inputs = keras.Input(shape=shape, name="image")
+    x = augmentation(inputs) if augmentation is not None else inputs
+    x = base(x, training=False)
+    x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    x = keras.layers.Dropout(dropout, name="head_dropout")(x)
+    units, activation = (1, "sigmoid") if num_classes == 2 else (num_classes, "softmax")
+    outputs = keras.layers.Dense(units, activation=activation, name="predictions")(x)
+    return keras.Model(inputs, outputs, name=name or f"{base.name}_classifier")
+
+
+def base_model(model: keras.Model) -> keras.Model:
+    """Return the nested pretrained base of a transfer model (the largest nested model).
+
+    Raises:
+        ValueError: the model has no nested base (it was not built by :func:`build_classifier`
+            or the usual ``x = base(inputs)`` pattern).
+
+    Example:
+        >>> base_model(model).name
+        'efficientnet_lite0'
+    """
+    nested = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    if not nested:
+        raise ValueError(
+            f"Model {model.name!r} has no nested base model to freeze or unfreeze. Build it with "
+            "daylib.models.build_classifier, or as x = base(inputs, training=False)."
+        )
+    return max(nested, key=lambda m: len(m.layers))
+
+
+def freeze(model: keras.Model) -> keras.Model:
+    """Freeze the whole base (phase 1, feature extraction); the head stays trainable.
+
+    Compile the model again afterwards: Keras reads ``trainable`` at compile time.
+
+    Example:
+        >>> freeze(model).get_layer("predictions").trainable
+        True
+    """
+    base_model(model).trainable = False
+    return model
+
+
+def unfreeze(
+    model: keras.Model,
+    fine_tune_at: Union[int, str, None] = None,
+    top_n: Optional[int] = None,
+) -> list[str]:
+    """Unfreeze the top of the base for fine-tuning (phase 2). Returns the unfrozen layer names.
+
+    Give exactly one of:
+        fine_tune_at: index into ``base.layers`` (or a layer name) of the first layer to train;
+            everything from it to the end of the base is unfrozen.
+        top_n: unfreeze the last ``top_n`` layers of ``base.layers``.
+
+    BatchNormalization layers always stay frozen (and, because the base is called with
+    ``training=False``, in inference mode), as the Keras fine-tuning guide recommends.
+    Note that layer counts include layers without weights (activations, adds, padding):
+    ``fine_tune_at=100`` on MobileNetV2's 154 layers unfreezes 54 layers, not 20.
+    Compile again afterwards, with a low learning rate.
+
+    Example:
+        >>> names = unfreeze(model, top_n=20)
+        >>> len(names) <= 20
+        True
+    """
+    if (fine_tune_at is None) == (top_n is None):
+        raise ValueError("Give exactly one of fine_tune_at (first layer to train) or top_n (how many top layers).")
+    base = base_model(model)
+    layers = base.layers
+    if top_n is not None:
+        if not 0 < top_n <= len(layers):
+            raise ValueError(f"top_n must be between 1 and {len(layers)} (the layers in {base.name!r}), got {top_n}.")
+        start = len(layers) - top_n
+    elif isinstance(fine_tune_at, str):
+        names = [layer.name for layer in layers]
+        if fine_tune_at not in names:
+            raise ValueError(f"No layer {fine_tune_at!r} in base {base.name!r}; see base_model(model).summary().")
+        start = names.index(fine_tune_at)
+    else:
+        if not -len(layers) <= fine_tune_at < len(layers):
+            raise ValueError(f"fine_tune_at={fine_tune_at} is outside the base's {len(layers)} layers.")
+        start = fine_tune_at % len(layers)
+    base.trainable = True
+    unfrozen = []
+    for index, layer in enumerate(layers):
+        train = index >= start and not isinstance(layer, keras.layers.BatchNormalization)
+        layer.trainable = train
+        if train:
+            unfrozen.append(layer.name)
+    return unfrozen
+
+
+def trainable_layer_names(model: keras.Model) -> list[str]:
+    """Names (paths) of layers that own trainable weights, nested base included.
+
+    Example:
+        >>> trainable_layer_names(freeze(model))
+        ['predictions']
+    """
+    from daylib.models.layers import iter_layers
+
+    return [
+        path
+        for path, layer in iter_layers(model)
+        if not isinstance(layer, keras.Model) and layer.trainable_weights
+    ]

@@ -1,0 +1,74 @@
+"""Backbone registry: every family builds offline with weights=None, knows its last conv layer."""
+import time
+
+import keras
+import numpy as np
+import pytest
+
+from daylib.models import backbones
+from daylib.models.backbones import BACKBONES, OfflineWeightsError, backbone, get_spec
+
+
+@pytest.mark.parametrize("name", [n for n in BACKBONES if n != "efficientnet_lite0"])
+def test_every_keras_family_builds_small_with_a_real_last_conv_layer(name):
+    spec = BACKBONES[name]
+    size = max(spec.min_size, 64)
+    model = backbone(name, weights=None, input_shape=(size, size, 3))
+    layer = model.get_layer(spec.last_conv_layer)
+    assert len(layer.output.shape) == 4
+    after = model.layers[model.layers.index(layer) + 1:]
+    assert all(not isinstance(x, keras.layers.Conv2D) for x in after)  # really the last conv layer
+    assert len(after) <= 1  # the base's output, or (VGG16) one pooling after it
+    assert model.input.shape[1:] == (size, size, 3)
+
+
+def test_bundled_entry_has_its_last_conv_layer():
+    spec = get_spec("efficientnet_lite0")
+    model = backbone("efficientnet_lite0", weights=None, input_shape=(64, 64, 3))
+    assert model.get_layer(spec.last_conv_layer).output.shape == (None, 2, 2, 1280)
+
+
+def test_preprocessing_is_inside_the_model():
+    base = backbone("vgg16", weights=None, input_shape=(32, 32, 3))
+    pre = base.get_layer("preprocess")
+    out = np.asarray(pre(np.full((1, 1, 1, 3), [255.0, 0.0, 0.0], np.float32)))
+    assert np.allclose(out[0, 0, 0], [0 - 103.939, 0 - 116.779, 255 - 123.68])  # RGB->BGR minus means
+    mob = backbone("mobilenet_v2", weights=None, input_shape=(32, 32, 3))
+    assert np.allclose(np.asarray(mob.get_layer("preprocess")(np.array([[[[0.0, 127.5, 255.0]]]]))), [-1, 0, 1])
+    assert backbones.preprocess_input(42.0) == 42.0
+
+
+def test_offline_imagenet_request_fails_fast_naming_the_bundled_model(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.setattr(backbones, "_online", lambda timeout=3.0: False)
+    start = time.monotonic()
+    with pytest.raises(OfflineWeightsError, match="efficientnet_lite0.*weights=None"):
+        backbone("resnet50", weights="imagenet", input_shape=(64, 64, 3))
+    assert time.monotonic() - start < 5
+
+
+def test_offline_check_accepts_weights_already_in_the_keras_cache(tmp_path, monkeypatch):
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5").write_bytes(b"")
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.setattr(backbones, "_online", lambda timeout=3.0: False)
+    backbones._check_weights_reachable(get_spec("vgg16"))  # no exception: Keras will use the cached file
+
+
+def test_this_machine_is_really_offline_and_the_real_probe_says_so():
+    assert backbones._online(timeout=3.0) is False
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="Available: efficientnet_lite0, mobilenet"):
+        backbone("alexnet")
+    with pytest.raises(ValueError, match="'imagenet' or None"):
+        backbone("vgg16", weights="places365")
+    with pytest.raises(ValueError, match="at least 75x75x3"):
+        backbone("inception_v3", weights=None, input_shape=(64, 64, 3))
+    with pytest.raises(ValueError, match="Grayscale"):
+        backbone("vgg16", weights=None, input_shape=(64, 64, 1))
+
+
+def test_keras_model_type():
+    assert isinstance(backbone("mobilenet", weights=None, input_shape=(32, 32, 3)), keras.Model)

@@ -1,0 +1,32 @@
+"""config: quick mode from the environment and reproducible seeding."""
+import subprocess
+import sys
+
+import numpy as np
+
+from daylib import config
+
+
+def test_seed_everything_repeats_numpy_and_tensorflow():
+    import tensorflow as tf
+
+    config.seed_everything(7)
+    a = np.random.rand(3), tf.random.uniform((3,)).numpy()
+    config.seed_everything(7)
+    b = np.random.rand(3), tf.random.uniform((3,)).numpy()
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+
+
+def test_quick_mode_and_dirs_come_from_the_environment(tmp_path):
+    code = "from daylib import config; print(config.QUICK, config.pick(1, 2), config.CACHE_DIR, config.DATA_DIR)"
+    env = {"PATH": "/usr/bin:/bin", "DAYLIB_QUICK": "1", "DAYLIB_CACHE_DIR": str(tmp_path / "c"), "DAYLIB_DATA_DIR": str(tmp_path / "d")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout.split()
+    assert out == ["True", "1", str(tmp_path / "c"), str(tmp_path / "d")]
+    env["DAYLIB_QUICK"] = "0"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout.split()
+    assert out[:2] == ["False", "2"]
+
+
+def test_cache_dir_is_created(tmp_path, monkeypatch):
+    monkeypatch.setattr(config, "CACHE_DIR", tmp_path)
+    assert config.cache_dir("weights", "x").is_dir()

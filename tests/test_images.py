@@ -1,0 +1,113 @@
+"""load_image: every format the course meets becomes RGB uint8, bad input says what to do."""
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from daylib.data.images import ImageError, load_image, resize
+
+
+def _gradient(h=20, w=30):
+    return np.tile(np.linspace(0, 255, w, dtype=np.float64), (h, 1))
+
+
+def test_8bit_grayscale_png_becomes_three_equal_channels(tmp_path):
+    path = tmp_path / "gray.png"
+    cv2.imwrite(str(path), _gradient().astype(np.uint8))
+    img = load_image(path)
+    assert img.shape == (20, 30, 3) and img.dtype == np.uint8
+    assert np.array_equal(img[..., 0], img[..., 1]) and np.array_equal(img[..., 1], img[..., 2])
+    assert img[0, 0, 0] == 0 and img[0, -1, 0] == 255
+
+
+def test_16bit_png_is_scaled_by_its_own_range(tmp_path):
+    dark = (_gradient() / 255 * 4000 + 1000).astype(np.uint16)  # a dim 16-bit radiograph
+    path = tmp_path / "x16.png"
+    cv2.imwrite(str(path), dark)
+    img = load_image(path)
+    assert img.dtype == np.uint8
+    assert img.min() == 0 and img.max() == 255
+
+
+def test_color_png_keeps_rgb_order(tmp_path):
+    rgb = np.zeros((8, 8, 3), np.uint8)
+    rgb[..., 0] = 200  # red
+    path = tmp_path / "red.png"
+    Image.fromarray(rgb).save(path)
+    assert load_image(path)[0, 0].tolist() == [200, 0, 0]
+
+
+def test_rgba_is_composited_on_white(tmp_path):
+    rgba = np.zeros((8, 8, 4), np.uint8)
+    rgba[..., 2] = 255  # blue
+    rgba[:4, :, 3] = 255  # top half opaque, bottom transparent
+    path = tmp_path / "rgba.png"
+    Image.fromarray(rgba, "RGBA").save(path)
+    img = load_image(path)
+    assert img[0, 0].tolist() == [0, 0, 255]
+    assert img[-1, 0].tolist() == [255, 255, 255]
+
+
+def test_palette_image(tmp_path):
+    pal = Image.fromarray(np.full((8, 8, 3), (10, 120, 30), np.uint8)).convert("P")
+    path = tmp_path / "pal.png"
+    pal.save(path)
+    expected = np.asarray(pal.convert("RGB"))[0, 0].tolist()
+    assert load_image(path)[0, 0].tolist() == expected != [0, 0, 0]
+
+
+def test_jpeg_and_resize(tmp_path):
+    path = tmp_path / "a.jpg"
+    Image.fromarray(np.full((40, 60, 3), 128, np.uint8)).save(path, quality=95)
+    img = load_image(path, size=(20, 30))
+    assert img.shape == (20, 30, 3)
+    assert abs(int(img.mean()) - 128) <= 2
+    assert load_image(path, size=16).shape == (16, 16, 3)
+
+
+def test_arrays_float_and_single_channel():
+    assert load_image(np.ones((4, 4), np.float32)).max() == 255
+    assert load_image(np.zeros((4, 4, 1), np.uint8)).shape == (4, 4, 3)
+    assert resize(np.zeros((10, 20, 1), np.uint8), 5).shape == (5, 5, 1)
+
+
+def test_missing_file_names_the_path(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nope.png"):
+        load_image(tmp_path / "nope.png")
+
+
+def test_not_an_image_says_what_it_found(tmp_path):
+    path = tmp_path / "notes.png"
+    path.write_text("hello, I am text")
+    with pytest.raises(ImageError, match=r"notes\.png could not be decoded.*b'hello, I'"):
+        load_image(path)
+
+
+def test_truncated_png_is_reported(tmp_path):
+    path = tmp_path / "cut.png"
+    Image.fromarray(np.full((64, 64, 3), 7, np.uint8)).save(path)
+    path.write_bytes(path.read_bytes()[:40])
+    with pytest.raises(ImageError, match="cut.png"):
+        load_image(path)
+
+
+def test_empty_file_and_tiny_images(tmp_path):
+    empty = tmp_path / "empty.jpg"
+    empty.write_bytes(b"")
+    with pytest.raises(ImageError, match="empty file"):
+        load_image(empty)
+    one = tmp_path / "one.png"
+    Image.fromarray(np.zeros((1, 1, 3), np.uint8)).save(one)
+    with pytest.raises(ImageError, match="1x1 pixels"):
+        load_image(one)
+    with pytest.raises(ImageError, match="0x5 pixels"):
+        load_image(np.zeros((0, 5), np.uint8))
+
+
+def test_bad_arrays_explain_themselves():
+    with pytest.raises(ImageError, match="NaN"):
+        load_image(np.full((4, 4), np.nan))
+    with pytest.raises(ImageError, match=r"shape \(2, 4, 4, 3\)"):
+        load_image(np.zeros((2, 4, 4, 3), np.uint8))
+    with pytest.raises(ImageError, match="Rescale"):
+        load_image(np.full((4, 4), 300.0))
