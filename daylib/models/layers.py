@@ -3,7 +3,7 @@
 Transfer models usually *nest* their base (``Sequential([base, GAP, Dense])``
 or ``x = base(inputs)``), so the conv layers a reader wants to look at are not
 in ``model.layers``. These helpers walk into nested models and name each layer
-by its path, e.g. ``"efficientnet_lite0/top_relu"``.
+by its path, e.g. ``"efficientnet_lite0/top_activation"``.
 
 Example:
     >>> from daylib.models.layers import conv_layers
@@ -54,7 +54,7 @@ def conv_layers(model: keras.Model) -> list[str]:
 
     Example:
         >>> conv_layers(model)[-1]
-        'efficientnet_lite0/top_relu'
+        'efficientnet_lite0/top_activation'
     """
     return [path for path, layer in iter_layers(model) if is_4d(layer)]
 
@@ -64,14 +64,14 @@ def find_layer(model: keras.Model, ref: LayerRef) -> tuple[str, keras.layers.Lay
 
     - ``None``: the last layer with a 4-D output (the usual Grad-CAM layer).
     - ``int``: an index into :func:`conv_layers` (``-1`` is the last conv layer).
-    - ``str``: a path like ``"base/top_relu"`` or a plain name, searched in nested models too.
+    - ``str``: a path like ``"base/top_activation"`` or a plain name, searched in nested models too.
 
     Raises:
         ValueError: no such layer (the message lists the valid ones), or the model has no 4-D layer.
 
     Example:
         >>> find_layer(model, None)[0]
-        'top_relu'
+        'top_activation'
     """
     candidates = conv_layers(model)
     if not candidates:
