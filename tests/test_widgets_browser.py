@@ -1,0 +1,86 @@
+"""The heatmap explorer in a real JupyterLab and Chromium: it renders and reacts, with no widget error.
+
+Headless tests cannot see a missing front-end extension or a version mismatch
+("Error displaying widget"); this one can. It needs Debian's Chromium
+(``apt-get install chromium``): where it is missing the test is skipped, except
+in CI (``CI`` set), where ``.ci/run`` installs it and a missing browser fails.
+"""
+import os
+
+import pytest
+
+from daylib.config import REPO_DIR
+from tests.browser.jupyterlab import CHROMIUM_ARGS, find_chromium, jupyterlab, notebook_json
+
+ARTIFACTS = REPO_DIR / "test-artifacts"
+EXPLORER_CELL = """\
+import daylib
+from daylib.config import IMAGES_DIR
+from daylib.data.images import load_image
+from daylib.models import efficientnet_lite0
+from daylib.widgets import heatmap_explorer
+
+explorer = heatmap_explorer(efficientnet_lite0(), load_image(IMAGES_DIR / "chelsea.png", size=224))
+explorer"""
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    path = find_chromium()
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail("Chromium is missing in CI: .ci/run must install it (apt-get install chromium).")
+        pytest.skip("Chromium not installed (apt-get install chromium) - the browser test needs it.")
+    return path
+
+
+def _heatmap_src(page) -> str:
+    return page.locator(".daylib-heatmap").first.get_attribute("src") or ""
+
+
+def _wait_for_new_src(page, old: str, timeout_ms: int = 90_000) -> str:
+    page.wait_for_function(
+        "old => { const img = document.querySelector('.daylib-heatmap'); return img && img.src && img.src !== old; }",
+        arg=old, timeout=timeout_ms,
+    )
+    return _heatmap_src(page)
+
+
+def test_heatmap_explorer_renders_and_follows_layer_and_class_controls(tmp_path, chromium):
+    from playwright.sync_api import sync_playwright
+
+    root = tmp_path / "lab"
+    root.mkdir()
+    (root / "explorer.ipynb").write_text(notebook_json(EXPLORER_CELL))
+    ARTIFACTS.mkdir(exist_ok=True)
+    with jupyterlab(root) as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        try:
+            page.goto(url.format(path="explorer.ipynb"))
+            page.get_by_text("| Idle").wait_for(timeout=90_000)
+            page.locator(".jp-Cell .cm-content").first.click()
+            page.keyboard.press("Control+Enter")
+            page.locator(".daylib-heatmap").first.wait_for(timeout=120_000)
+            page.wait_for_function("() => (document.querySelector('.daylib-heatmap') || {}).src", timeout=60_000)
+            first = _heatmap_src(page)
+
+            handle = page.locator(".daylib-layer .noUi-handle").first
+            handle.focus()
+            page.keyboard.press("ArrowLeft")  # one layer earlier
+            after_layer = _wait_for_new_src(page, first)
+
+            page.locator(".daylib-class select").first.select_option(index=1)  # the second most likely class
+            after_class = _wait_for_new_src(page, after_layer)
+            page.screenshot(path=str(ARTIFACTS / "heatmap_explorer.png"))
+
+            assert len({first, after_layer, after_class}) == 3
+            assert page.get_by_text("Error displaying widget").count() == 0
+            assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count() == 0
+        finally:
+            if not (ARTIFACTS / "heatmap_explorer.png").exists():
+                page.screenshot(path=str(ARTIFACTS / "heatmap_explorer_failure.png"))
+            browser.close()
+    assert (ARTIFACTS / "heatmap_explorer.png").stat().st_size > 10_000
