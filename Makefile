@@ -5,6 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 8888
+NB     ?= [0-9][0-9]_*.ipynb
 
 .PHONY: lab test install notebooks bench clean
 
@@ -18,13 +19,17 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $(STAMP)
 
 lab: install
-	$(BIN)/jupyter lab --notebook-dir=notebooks --ip=127.0.0.1 --port=$(PORT)
+	$(BIN)/jupyter lab --notebook-dir=notebooks --ip=127.0.0.1 --port=$(PORT) $(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: install
 	DAYLIB_QUICK=1 $(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-sanitize-with notebooks/sanitize.cfg --durations=15
 
+# Full-mode run of every lesson (or one: make notebooks NB=03_class_activation_maps.ipynb), outputs stored in place (what GitHub shows). Never hand-edit outputs.
 notebooks: install
-	$(BIN)/python -m daylib.notebook_runner notebooks
+	cd notebooks && for nb in $(NB); do \
+	  echo "== $$nb"; DAYLIB_QUICK=0 ../$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+	    --ExecutePreprocessor.timeout=1200 --ExecutePreprocessor.store_widget_state=False "$$nb" || exit 1; \
+	done
 
 bench: install
 	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done
