@@ -8,7 +8,7 @@ from daylib.models import base_model, build_classifier, conv_layers, find_layer,
 
 @pytest.fixture
 def model():
-    return build_classifier("mobilenet_v2", 3, input_shape=(32, 32, 3), weights=None)
+    return build_classifier("mobilenet_v2", 3, input_shape=(64, 64, 3), weights=None)
 
 
 def _n_trainable(model):
@@ -64,7 +64,7 @@ def test_batchnorm_stays_in_inference_mode_when_training(model):
     bn = [layer for layer in base_model(model).layers if isinstance(layer, keras.layers.BatchNormalization)][-1]
     before = [w.numpy().copy() for w in bn.weights]
     model.compile(optimizer=keras.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy")
-    x = np.random.default_rng(0).uniform(0, 255, (8, 32, 32, 3)).astype("float32")
+    x = np.random.default_rng(0).uniform(0, 255, (8, 64, 64, 3)).astype("float32")
     model.fit(x, np.arange(8) % 3, epochs=1, verbose=0)
     assert all(np.array_equal(b, a.numpy()) for b, a in zip(before, bn.weights))
 
@@ -100,3 +100,10 @@ def test_model_without_conv_layers_is_refused():
         find_layer(dense, None)
     with pytest.raises(ValueError, match="no nested base"):
         freeze(dense)
+
+
+def test_default_layer_skips_one_by_one_maps():
+    import keras as k
+
+    mobilenet = k.applications.MobileNet(weights=None, input_shape=(64, 64, 3))  # ends in a 1x1 conv head
+    assert find_layer(mobilenet, None)[0] == "conv_pw_13_relu"

@@ -67,16 +67,16 @@ def test_heatmap_explorer_renders_and_follows_layer_and_class_controls(tmp_path,
             page.wait_for_function("() => (document.querySelector('.daylib-heatmap') || {}).src", timeout=60_000)
             first = _heatmap_src(page)
 
+            page.locator(".daylib-class select").first.select_option(index=1)  # the second most likely class
+            after_class = _wait_for_new_src(page, first)
+
             handle = page.locator(".daylib-layer .noUi-handle").first
             handle.focus()
-            page.keyboard.press("ArrowLeft")  # one layer earlier
-            after_layer = _wait_for_new_src(page, first)
-
-            page.locator(".daylib-class select").first.select_option(index=1)  # the second most likely class
-            after_class = _wait_for_new_src(page, after_layer)
+            page.keyboard.press("Home")  # the first layer: edges, clearly unlike the last layer's map
+            after_layer = _wait_for_new_src(page, after_class)
             page.screenshot(path=str(ARTIFACTS / "heatmap_explorer.png"))
 
-            assert len({first, after_layer, after_class}) == 3
+            assert len({first, after_class, after_layer}) == 3
             assert page.get_by_text("Error displaying widget").count() == 0
             assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count() == 0
         finally:

@@ -62,7 +62,8 @@ def conv_layers(model: keras.Model) -> list[str]:
 def find_layer(model: keras.Model, ref: LayerRef) -> tuple[str, keras.layers.Layer]:
     """Return ``(path, layer)`` for a name, a path, an index or ``None``.
 
-    - ``None``: the last layer with a 4-D output (the usual Grad-CAM layer).
+    - ``None``: the last layer with a 4-D output larger than 1x1 (the usual Grad-CAM layer;
+      a 1x1 map, like the ``conv_preds`` head of keras MobileNet, would give a flat heatmap).
     - ``int``: an index into :func:`conv_layers` (``-1`` is the last conv layer).
     - ``str``: a path like ``"base/top_activation"`` or a plain name, searched in nested models too.
 
@@ -80,7 +81,8 @@ def find_layer(model: keras.Model, ref: LayerRef) -> tuple[str, keras.layers.Lay
             "so there is no feature map to explain. Heatmaps need a convolutional model."
         )
     if ref is None:
-        ref = candidates[-1]
+        spatial = [path for path in candidates if _spatial_size(dict(iter_layers(model))[path]) > 1]
+        ref = (spatial or candidates)[-1]
     if isinstance(ref, int):
         if not -len(candidates) <= ref < len(candidates):
             raise ValueError(f"Layer index {ref} is out of range: the model has {len(candidates)} conv layers (0..{len(candidates) - 1}).")
@@ -95,3 +97,8 @@ def find_layer(model: keras.Model, ref: LayerRef) -> tuple[str, keras.layers.Lay
         raise ValueError(f"Layer name {ref!r} is ambiguous; use one of the full paths {matches}.")
     shown = candidates if len(candidates) <= 40 else candidates[:10] + ["..."] + candidates[-25:]
     raise ValueError(f"No layer named {ref!r} in model {model.name!r}. Layers with 4-D outputs: {', '.join(shown)}")
+
+
+def _spatial_size(layer: keras.layers.Layer) -> int:
+    height, width = layer.output.shape[1:3]
+    return (height or 2) * (width or 2)  # unknown (None) sizes count as spatial

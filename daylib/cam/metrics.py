@@ -1,0 +1,363 @@
+"""Score heatmaps with numbers: localisation, faithfulness, robustness.
+
+All functions are batched: heatmaps ``(B, H, W)`` in [0, 1], masks ``(B, H, W)``
+(bool or 0/1) or boxes ``(B, 4)``, and they return one value per image. Heatmaps of
+another size than the masks are resized to the masks (bilinear). No result is ever
+NaN: the degenerate cases are defined in each docstring.
+
+- Localisation, against a mask or a box (e.g. the phantom X-rays' lesion masks):
+  :func:`pointing_game` (is the peak inside?), :func:`energy_pointing` (share of
+  the heatmap's mass inside), :func:`heatmap_iou` (IoU of the thresholded map).
+- Faithfulness, against the model itself: :func:`deletion_curve` /
+  :func:`insertion_curve` remove / insert the most important pixels first and
+  follow the class probability; a faithful map makes deletion fall fast (low AUC)
+  and insertion rise fast (high AUC). :func:`faithfulness_table` compares methods
+  with a random-map baseline.
+- Robustness: :func:`heatmap_agreement` compares the heatmap of a transformed image
+  with the transformed heatmap (flip, rotation, shift).
+
+Boxes are ``(x0, y0, x1, y1)`` in pixels, end exclusive: the box covers
+``mask[y0:y1, x0:x1]``.
+
+Example:
+    >>> from daylib.cam.metrics import pointing_game, deletion_curve
+    >>> hits = pointing_game(heatmaps, masks)            # (B,) bool
+    >>> curve = deletion_curve(model, images, heatmaps, classes)
+    >>> curve.auc                                         # (B,), lower is better
+"""
+from __future__ import annotations
+
+from typing import Callable, Mapping, NamedTuple, Optional, Sequence, Union
+
+import cv2
+import keras
+import numpy as np
+
+Transform = Union[str, Callable[[np.ndarray], np.ndarray]]
+
+TRANSFORMS = ("hflip", "vflip", "rotate", "shift")
+
+
+class Curve(NamedTuple):
+    """A deletion or insertion curve per image.
+
+    Attributes:
+        fractions: ``(S + 1,)`` share of pixels removed / inserted, 0 to 1.
+        scores: ``(B, S + 1)`` the class probability at each step.
+        auc: ``(B,)`` area under each curve (trapezoid rule over fractions 0..1).
+    """
+
+    fractions: np.ndarray
+    scores: np.ndarray
+    auc: np.ndarray
+
+
+class Agreement(NamedTuple):
+    """How well the heatmap of a transformed image matches the transformed heatmap.
+
+    Attributes:
+        correlation: ``(B,)`` Pearson correlation over the pixels both maps cover (0 if one is constant).
+        iou: ``(B,)`` IoU of the two maps thresholded at ``threshold`` (1 if both are empty).
+    """
+
+    correlation: np.ndarray
+    iou: np.ndarray
+
+
+def boxes_to_masks(boxes: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Turn ``(B, 4)`` boxes ``(x0, y0, x1, y1)`` (end exclusive) into ``(B, H, W)`` bool masks.
+
+    Example:
+        >>> boxes_to_masks(np.array([[1, 0, 3, 2]]), (2, 4)).astype(int)
+        array([[[0, 1, 1, 0],
+                [0, 1, 1, 0]]])
+    """
+    boxes = np.asarray(boxes)
+    if boxes.ndim != 2 or boxes.shape[1] != 4:
+        raise ValueError(f"Expected boxes of shape (B, 4) as (x0, y0, x1, y1), got {boxes.shape}.")
+    masks = np.zeros((len(boxes), *shape), dtype=bool)
+    for mask, (x0, y0, x1, y1) in zip(masks, boxes.astype(int)):
+        if x1 <= x0 or y1 <= y0:
+            raise ValueError(f"Box {(x0, y0, x1, y1)} is empty: it needs x0 < x1 and y0 < y1.")
+        mask[max(y0, 0):y1, max(x0, 0):x1] = True
+    return masks
+
+
+def pointing_game(heatmaps: np.ndarray, targets: np.ndarray, tolerance: int = 0) -> np.ndarray:
+    """Is each heatmap's peak inside its mask/box (grown by ``tolerance`` pixels)? ``(B,)`` bool.
+
+    An all-zero heatmap has no peak and counts as a miss; so does an empty mask.
+
+    Example:
+        >>> pointing_game(masks.astype(float), masks).all()
+        True
+    """
+    heat, masks = _heat_and_masks(heatmaps, targets)
+    if tolerance > 0:
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * tolerance + 1, 2 * tolerance + 1))
+        masks = np.stack([cv2.dilate(m.astype(np.uint8), kernel).astype(bool) for m in masks])
+    flat = heat.reshape(len(heat), -1)
+    peaks = flat.argmax(axis=1)
+    inside = masks.reshape(len(masks), -1)[np.arange(len(masks)), peaks]
+    return inside & (flat.max(axis=1) > 0)
+
+
+def energy_pointing(heatmaps: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Share of each heatmap's total mass that falls inside its mask/box: ``(B,)`` in [0, 1].
+
+    An all-zero heatmap scores 0. A uniform map scores the mask's share of the image (chance).
+
+    Example:
+        >>> energy_pointing(masks.astype(float), masks)
+        array([1., 1.])
+    """
+    heat, masks = _heat_and_masks(heatmaps, targets)
+    total = heat.sum(axis=(1, 2))
+    inside = (heat * masks).sum(axis=(1, 2))
+    return np.divide(inside, total, out=np.zeros_like(total), where=total > 0)
+
+
+def heatmap_iou(heatmaps: np.ndarray, targets: np.ndarray, threshold: float = 0.5) -> np.ndarray:
+    """IoU of ``heatmap >= threshold`` with each mask/box: ``(B,)`` in [0, 1] (1 when both are empty).
+
+    Example:
+        >>> heatmap_iou(masks.astype(float), masks)
+        array([1., 1.])
+    """
+    heat, masks = _heat_and_masks(heatmaps, targets)
+    return _iou(heat >= threshold, masks)
+
+
+def deletion_curve(
+    model: keras.Model,
+    images: np.ndarray,
+    heatmaps: np.ndarray,
+    classes: Union[int, Sequence[int], np.ndarray],
+    steps: int = 20,
+    baseline: str = "black",
+    batch_size: int = 32,
+    seed: int = 0,
+) -> Curve:
+    """Remove the most important pixels first and follow the class probability (lower AUC = more faithful).
+
+    At step ``i`` the top ``i / steps`` of the pixels, ranked by the heatmap (ties in a
+    fixed random order), are replaced by the ``baseline`` (``"black"``, ``"blur"`` or
+    ``"mean"``). The score is the model's output for the class (its probability for
+    softmax and sigmoid models; ``[1 - p, p]`` for a single sigmoid unit). The perturbed
+    images of each image go through the model in batches.
+
+    Example:
+        >>> deletion_curve(model, images, GradCAM(model)(images, classes), classes).auc
+    """
+    return _perturbation_curve(model, images, heatmaps, classes, steps, baseline, batch_size, seed, insert=False)
+
+
+def insertion_curve(
+    model: keras.Model,
+    images: np.ndarray,
+    heatmaps: np.ndarray,
+    classes: Union[int, Sequence[int], np.ndarray],
+    steps: int = 20,
+    baseline: str = "blur",
+    batch_size: int = 32,
+    seed: int = 0,
+) -> Curve:
+    """Start from the ``baseline`` (a blurred image by default) and put back the most important pixels first.
+
+    Higher AUC = more faithful. Same ranking and batching as :func:`deletion_curve`.
+
+    Example:
+        >>> insertion_curve(model, images, heatmaps, classes).auc
+    """
+    return _perturbation_curve(model, images, heatmaps, classes, steps, baseline, batch_size, seed, insert=True)
+
+
+def random_heatmaps(shape: tuple[int, int, int], seed: int = 0, cells: int = 7) -> np.ndarray:
+    """Smooth random heatmaps ``(B, H, W)``: the chance baseline for the faithfulness curves.
+
+    Uniform noise on a ``cells x cells`` grid, upsampled bilinearly, so a random map has
+    blobs like a real heatmap (7 x 7 is the last conv layer at 224 px). Pixel-level noise
+    would be an unfair baseline: deleting scattered pixels wrecks any image fast.
+
+    Example:
+        >>> random_heatmaps((2, 8, 8)).shape
+        (2, 8, 8)
+    """
+    batch, height, width = shape
+    rng = np.random.default_rng(seed)
+    coarse = rng.random((batch, cells, cells), dtype=np.float32)
+    return np.stack([cv2.resize(grid, (width, height), interpolation=cv2.INTER_LINEAR) for grid in coarse])
+
+
+def faithfulness_table(
+    model: keras.Model,
+    images: np.ndarray,
+    heatmaps: Mapping[str, np.ndarray],
+    classes: Union[int, Sequence[int], np.ndarray],
+    steps: int = 20,
+    seed: int = 0,
+) -> dict[str, dict[str, float]]:
+    """Mean deletion and insertion AUC per method, plus a ``"random"`` row for chance.
+
+    Example:
+        >>> faithfulness_table(model, images, {"Grad-CAM": g, "Score-CAM": s}, classes)
+        {'Grad-CAM': {'deletion': 0.21, 'insertion': 0.63}, ..., 'random': {...}}
+    """
+    first = np.asarray(next(iter(heatmaps.values())))
+    rows = dict(heatmaps)
+    rows["random"] = random_heatmaps(first.shape, seed)
+    table = {}
+    for name, maps in rows.items():
+        deletion = deletion_curve(model, images, maps, classes, steps=steps, seed=seed)
+        insertion = insertion_curve(model, images, maps, classes, steps=steps, seed=seed)
+        table[name] = {"deletion": float(deletion.auc.mean()), "insertion": float(insertion.auc.mean())}
+    return table
+
+
+def heatmap_agreement(
+    cam: Callable[..., np.ndarray],
+    images: np.ndarray,
+    classes: Union[None, int, Sequence[int], np.ndarray] = None,
+    transform: Transform = "hflip",
+    amount: Optional[float] = None,
+    threshold: float = 0.5,
+) -> Agreement:
+    """Compare ``cam(transform(image))`` with ``transform(cam(image))`` for each image.
+
+    A heatmap that follows the object (and not the pixel grid) agrees well. Pixels that
+    a rotation or shift brings in from outside the image are left out of the comparison.
+
+    Args:
+        cam: a CAM object (or any ``f(images, classes) -> (B, H, W)``).
+        images: ``(B, H, W, 3)`` 0-255.
+        classes: as for the CAM; ``None`` explains the class predicted for the original
+            images in both passes (so the two maps explain the same class).
+        transform: ``"hflip"``, ``"vflip"``, ``"rotate"`` (``amount`` degrees, default 10),
+            ``"shift"`` (``amount`` as a share of the size, default 0.1, right and down),
+            or a function applied to ``(H, W, C)`` arrays (images and heatmaps alike).
+        threshold: for the IoU of the two maps.
+
+    Example:
+        >>> heatmap_agreement(GradCAM(model), images, transform="rotate", amount=15).correlation
+    """
+    batch = np.asarray(images, dtype=np.float32)
+    apply = _transform_fn(transform, amount)
+    original = cam(batch, classes)
+    if np.ndim(original) != 3:
+        raise ValueError("heatmap_agreement compares one heatmap per image: pass one class per image, not a 2-D list.")
+    if classes is None:
+        last = getattr(cam, "last_classes", None)
+        classes = None if last is None else last[:, 0]
+    moved_images = np.stack([apply(image) for image in batch])
+    moved = cam(moved_images, classes)
+    expected = np.stack([apply(h[..., None])[..., 0] for h in original])
+    valid = np.stack([apply(np.ones(h.shape + (1,), np.float32))[..., 0] > 0.999 for h in original])
+    correlation = np.array([_correlation(a[v], b[v]) for a, b, v in zip(expected, moved, valid)])
+    iou = np.array([_iou((a >= threshold)[v][None], (b >= threshold)[v][None])[0] for a, b, v in zip(expected, moved, valid)])
+    return Agreement(correlation=correlation, iou=iou)
+
+
+def _heat_and_masks(heatmaps: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    heat = np.asarray(heatmaps, dtype=np.float32)
+    if heat.ndim == 2:
+        heat = heat[None]
+    if heat.ndim != 3:
+        raise ValueError(f"Expected heatmaps of shape (B, H, W), got {heat.shape}.")
+    if not np.all(np.isfinite(heat)):
+        raise ValueError("Heatmaps contain NaN or infinite values.")
+    target = np.asarray(targets)
+    if target.ndim == 2 and target.shape[1] == 4 and target.shape != heat.shape[1:]:
+        masks = boxes_to_masks(target, heat.shape[1:])
+    else:
+        masks = (target[None] if target.ndim == 2 else target).astype(bool)
+    if masks.ndim != 3 or len(masks) != len(heat):
+        raise ValueError(f"Expected {len(heat)} masks (B, H, W) or boxes (B, 4), got shape {target.shape}.")
+    if masks.shape[1:] != heat.shape[1:]:
+        heat = np.stack([cv2.resize(h, (masks.shape[2], masks.shape[1]), interpolation=cv2.INTER_LINEAR) for h in heat])
+    return np.clip(heat, 0.0, None), masks
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    axes = tuple(range(1, a.ndim))
+    union = (a | b).sum(axis=axes)
+    inter = (a & b).sum(axis=axes)
+    return np.where(union > 0, inter / np.maximum(union, 1), 1.0)
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+    a = a - a.mean()
+    b = b - b.mean()
+    scale = np.sqrt((a * a).sum() * (b * b).sum())
+    return float((a * b).sum() / scale) if scale > 0 else 0.0
+
+
+def _perturbation_curve(model, images, heatmaps, classes, steps, baseline, batch_size, seed, insert: bool) -> Curve:
+    if steps < 1:
+        raise ValueError(f"steps must be at least 1, got {steps}.")
+    batch = np.asarray(images, dtype=np.float32)
+    heat = np.asarray(heatmaps, dtype=np.float32)
+    if batch.ndim != 4 or heat.shape != batch.shape[:3]:
+        raise ValueError(
+            f"Expected images (B, H, W, 3) and heatmaps (B, H, W) of the same size, got {batch.shape} and {heat.shape}."
+        )
+    targets = np.broadcast_to(np.asarray(classes, dtype=int), (len(batch),))
+    pixels = heat.shape[1] * heat.shape[2]
+    tie_break = np.random.default_rng(seed).random(pixels)
+    counts = np.round(np.linspace(0, pixels, steps + 1)).astype(int)
+    scores = np.empty((len(batch), steps + 1), np.float64)
+    for b, image in enumerate(batch):
+        fill = _baseline(image, baseline)
+        start, end = (fill, image) if insert else (image, fill)
+        order = np.lexsort((tie_break, -heat[b].ravel()))
+        rank = np.empty(pixels, int)
+        rank[order] = np.arange(pixels)
+        rank = rank.reshape(heat.shape[1:])[..., None]
+        perturbed = np.stack([np.where(rank < count, end, start) for count in counts])
+        probabilities = _class_probabilities(model, perturbed, batch_size)
+        if not 0 <= targets[b] < probabilities.shape[-1]:
+            count = probabilities.shape[-1]
+            raise ValueError(f"Class index {targets[b]} is out of range: the model has {count} classes, 0..{count - 1}.")
+        scores[b] = probabilities[:, targets[b]]
+    fractions = counts / pixels
+    auc = ((scores[:, 1:] + scores[:, :-1]) / 2 * np.diff(fractions)).sum(axis=1)
+    return Curve(fractions=fractions, scores=scores, auc=auc)
+
+
+def _baseline(image: np.ndarray, kind: str) -> np.ndarray:
+    if kind == "black":
+        return np.zeros_like(image)
+    if kind == "mean":
+        return np.broadcast_to(image.mean(axis=(0, 1)), image.shape).astype(np.float32)
+    if kind == "blur":
+        sigma = max(image.shape[:2]) / 16
+        return cv2.GaussianBlur(image, (0, 0), sigmaX=sigma, borderType=cv2.BORDER_REFLECT)
+    raise ValueError(f"Unknown baseline {kind!r}; use 'black', 'blur' or 'mean'.")
+
+
+def _class_probabilities(model: keras.Model, images: np.ndarray, batch_size: int) -> np.ndarray:
+    outputs = np.asarray(model.predict(images, batch_size=batch_size, verbose=0))
+    if outputs.ndim != 2:
+        raise ValueError(f"The model outputs shape {outputs.shape}; the curves need (batch, classes) probabilities.")
+    return np.concatenate([1 - outputs, outputs], axis=1) if outputs.shape[1] == 1 else outputs
+
+
+def _transform_fn(transform: Transform, amount: Optional[float]) -> Callable[[np.ndarray], np.ndarray]:
+    if callable(transform):
+        return transform
+    if transform == "hflip":
+        return lambda a: a[:, ::-1]
+    if transform == "vflip":
+        return lambda a: a[::-1]
+    if transform == "rotate":
+        degrees = 10.0 if amount is None else float(amount)
+        return lambda a: _warp(a, cv2.getRotationMatrix2D(((a.shape[1] - 1) / 2, (a.shape[0] - 1) / 2), degrees, 1.0))
+    if transform == "shift":
+        share = 0.1 if amount is None else float(amount)
+        return lambda a: _warp(a, np.float32([[1, 0, share * a.shape[1]], [0, 1, share * a.shape[0]]]))
+    raise ValueError(f"Unknown transform {transform!r}; use one of {TRANSFORMS} or a function.")
+
+
+def _warp(array: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    size = (array.shape[1], array.shape[0])
+    warped = cv2.warpAffine(array.astype(np.float32), matrix, size, flags=cv2.INTER_LINEAR, borderValue=0)
+    return warped.reshape(array.shape)

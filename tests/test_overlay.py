@@ -1,0 +1,71 @@
+"""Heatmap colouring, overlays (RGB, not OpenCV's BGR) and grids."""
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from daylib.viz.heatmaps import COLORMAPS, colorize, overlay, show_heatmaps
+
+JET_TOP_RGB = [128, 0, 0]  # jet ends in dark red; OpenCV returns it as BGR (0, 0, 128)
+JET_BOTTOM_RGB = [0, 0, 128]  # and starts in dark blue
+
+
+def test_colorize_returns_rgb():
+    colours = colorize(np.array([[0.0, 1.0]]), "jet")
+    assert colours.dtype == np.uint8 and colours.shape == (1, 2, 3)
+    assert colours[0, 0].tolist() == JET_BOTTOM_RGB
+    assert colours[0, 1].tolist() == JET_TOP_RGB
+    assert colorize(np.array([[-3.0, 7.0]]), "jet").tolist() == colours.tolist()  # clipped to [0, 1]
+
+
+def test_overlay_blends_in_rgb_and_rounds():
+    image = np.full((4, 4, 3), 100, np.uint8)
+    blended = overlay(image, np.ones((4, 4)), alpha=0.5)
+    assert blended.dtype == np.uint8 and blended.shape == (4, 4, 3)
+    assert blended[0, 0].tolist() == [114, 50, 50]  # 0.5 * 100 + 0.5 * (128, 0, 0)
+    np.testing.assert_array_equal(overlay(image, np.ones((4, 4)), alpha=0.0), image)
+    assert overlay(image, np.zeros((4, 4)), alpha=1.0)[0, 0].tolist() == JET_BOTTOM_RGB
+
+
+def test_overlay_resizes_the_heatmap_and_clips_the_image():
+    image = np.full((20, 30), 300.0)  # gray, out of range: clipped to 255
+    heat = np.zeros((2, 3))
+    heat[:, 2] = 1.0
+    blended = overlay(image, heat, alpha=0.0)
+    assert blended.shape == (20, 30, 3) and blended.max() == 255
+    coloured = overlay(np.zeros((20, 30, 3)), heat, alpha=1.0)
+    assert coloured[10, 29].tolist() == JET_TOP_RGB and coloured[10, 0].tolist() == JET_BOTTOM_RGB
+
+
+def test_overlay_errors_name_the_fix():
+    with pytest.raises(ValueError, match=r"Unknown colormap 'nope'.*jet"):
+        overlay(np.zeros((4, 4, 3)), np.zeros((4, 4)), colormap="nope")
+    with pytest.raises(ValueError, match="NaN"):
+        overlay(np.zeros((4, 4, 3)), np.full((4, 4), np.nan))
+    with pytest.raises(ValueError, match="alpha"):
+        overlay(np.zeros((4, 4, 3)), np.zeros((4, 4)), alpha=1.5)
+    with pytest.raises(ValueError, match=r"one heatmap of shape \(H, W\)"):
+        overlay(np.zeros((4, 4, 3)), np.zeros((2, 4, 4)))
+    assert {"jet", "turbo", "inferno", "viridis"} <= set(COLORMAPS)
+
+
+def test_show_heatmaps_titles_classes_and_methods():
+    images = np.zeros((2, 8, 8, 3), np.uint8)
+    maps = np.random.default_rng(0).random((2, 2, 8, 8))
+    fig = show_heatmaps(images, maps, classes=[[285, 281], [281, 285]], class_names={285: "Egyptian cat", 281: "tabby"})
+    axes = np.array(fig.axes).reshape(2, 3)
+    assert [ax.get_title() for ax in axes[0]] == ["image", "Egyptian cat (285)", "tabby (281)"]
+    assert axes[1, 1].get_title() == "tabby (281)"
+    plt.close(fig)
+    methods = {"Grad-CAM": maps[:, 0], "Score-CAM": maps[:, 1]}
+    fig = show_heatmaps(images, methods, classes=285, class_names=lambda i: "cat", show_raw=True)
+    titles = [ax.get_title() for ax in fig.axes[:5]]
+    assert titles == [
+        "image",
+        "Grad-CAM · cat (285)",
+        "Grad-CAM · cat (285) (heatmap)",
+        "Score-CAM · cat (285)",
+        "Score-CAM · cat (285) (heatmap)",
+    ]
+    plt.close(fig)
+    with pytest.raises(ValueError, match="do not match 2 image"):
+        show_heatmaps(images, maps[:1])
