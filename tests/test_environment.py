@@ -10,16 +10,14 @@ def test_report_on_this_machine():
     assert "bundled" in report["offline model"]
 
 
-def test_kaggle_credentials_are_found_in_env_or_file(tmp_path, monkeypatch):
-    monkeypatch.delenv("KAGGLE_USERNAME", raising=False)
-    monkeypatch.delenv("KAGGLE_KEY", raising=False)
+def test_report_says_where_kaggle_credentials_are(tmp_path, monkeypatch):
+    for name in ("KAGGLE_USERNAME", "KAGGLE_KEY", "KAGGLE_API_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path))
-    assert environment.kaggle_credentials() == "none"
+    assert environment.environment_report()["kaggle credentials"].startswith("none")
     (tmp_path / "kaggle.json").write_text('{"username": "u", "key": "k"}')
-    assert environment.kaggle_credentials() == "kaggle.json"
-    monkeypatch.setenv("KAGGLE_USERNAME", "u")
-    monkeypatch.setenv("KAGGLE_KEY", "k")
-    assert environment.kaggle_credentials() == "environment"
+    assert environment.environment_report()["kaggle credentials"] == str(tmp_path / "kaggle.json")
 
 
 def test_missing_package_is_reported(monkeypatch):
