@@ -76,4 +76,5 @@ def show_xrays(
         elif labels is not None:
             ax.set_title(class_names[int(labels[k])], fontsize=10)
     fig.tight_layout()
+    plt.close(fig)  # returned: shown once in a notebook, not also by the inline backend
     return fig

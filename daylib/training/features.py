@@ -1,0 +1,226 @@
+"""The fast phase-1 path: run the frozen base once, cache its features, train the head on them.
+
+A frozen base computes the same features for an image in every epoch, so computing
+them once and training only the small head on them saves almost all of the work of
+phase 1 on a CPU. The head of :func:`daylib.models.build_classifier` is
+``avg_pool -> head_dropout -> predictions``; pooling has no weights, so the cache holds
+the *pooled* features (``(N, C)``: 49 times smaller than the ``7 x 7 x C`` maps at
+224 px) and the equivalent head is ``Dropout -> Dense``. After training, the Dense
+weights go back into the full model's ``predictions`` layer.
+
+The price: no data augmentation on cached features (an image is seen exactly as it
+was on the single pass), so use the plain path (``cached=False``) when augmenting.
+
+Example:
+    >>> features, labels = extract_features(model, (x_train, y_train))
+    >>> head = head_model(model)
+    >>> head.compile("adam", "binary_crossentropy"); head.fit(features, labels, epochs=5)
+    >>> put_head_back(head, model)          # model(x) now equals head(features)
+"""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Optional, Union
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from daylib.models.layers import iter_layers
+from daylib.training.data import Data, as_inputs
+
+__all__ = [
+    "HEAD_LAYERS", "feature_extractor", "FeatureExtractor", "extract_features", "head_model", "put_head_back",
+    "augmentation_layers",
+]
+
+HEAD_LAYERS = ("avg_pool", "head_dropout", "predictions")
+
+
+def _head_layers(model: keras.Model) -> tuple[keras.layers.Layer, keras.layers.Layer, keras.layers.Layer]:
+    names = [layer.name for layer in model.layers]
+    missing = [name for name in HEAD_LAYERS if name not in names]
+    if missing:
+        raise ValueError(
+            f"Model {model.name!r} has no {missing} layer(s): cached features need the head of "
+            "daylib.models.build_classifier (avg_pool -> head_dropout -> predictions). "
+            "Train this model with cached=False."
+        )
+    return tuple(model.get_layer(name) for name in HEAD_LAYERS)
+
+
+def augmentation_layers(model: keras.Model) -> list[str]:
+    """Names of the layers between the input and the base (augmentation, active in training only).
+
+    Example:
+        >>> augmentation_layers(build_classifier(base, 2, augmentation=augmentation()))
+        ['augmentation']
+    """
+    skip = set(HEAD_LAYERS)
+    nested = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    base = max(nested, key=lambda m: len(m.layers)) if nested else None
+    return [
+        layer.name for layer in model.layers
+        if layer is not base and layer.name not in skip and not isinstance(layer, keras.layers.InputLayer)
+    ]
+
+
+def feature_extractor(model: keras.Model) -> keras.Model:
+    """The part of a transfer model up to its pooled features (input -> ... -> ``avg_pool``).
+
+    It shares its layers (and weights) with ``model``.
+
+    Example:
+        >>> feature_extractor(model).output_shape
+        (None, 1280)
+    """
+    avg_pool = _head_layers(model)[0]
+    return keras.Model(model.input, avg_pool.output, name=f"{model.name}_features")
+
+
+def _model_digest(model: keras.Model) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    for _, layer in iter_layers(model):
+        h.update(f"{type(layer).__name__};".encode())
+    for weight in model.weights:
+        h.update(np.ascontiguousarray(weight.numpy()).data)
+    return h.hexdigest()
+
+
+class FeatureExtractor:
+    """Runs the frozen part of a transfer model (input -> ``avg_pool``) over one or more data sets.
+
+    Without a strategy, one ``tf.function`` that accepts any batch size does the forward passes,
+    traced once for all the data sets it is called on (``model.predict`` would trace the network
+    again for each new extractor and each partial batch: seconds on a CPU). With a strategy,
+    ``model.predict`` distributes them.
+
+    Example:
+        >>> extract = FeatureExtractor(model)
+        >>> train_features, train_labels = extract((x_train, y_train))
+        >>> val_features, val_labels = extract((x_val, y_val))
+    """
+
+    def __init__(self, model: keras.Model, strategy: Optional[tf.distribute.Strategy] = None):
+        self.model = feature_extractor(model)
+        self.strategy = strategy
+        if strategy is None:
+            spec = tf.TensorSpec((None, *self.model.input_shape[1:]), tf.float32)
+            self._forward = tf.function(lambda images: self.model(images, training=False), input_signature=[spec])
+        else:
+            self._forward = self.model.predict_on_batch
+
+    def __call__(
+        self,
+        data: Data,
+        *,
+        batch_size: int = 32,
+        cache_file: Union[str, Path, None] = None,
+        verbose: int = 0,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Pooled ``features (N, C)`` and labels of ``data``; see :func:`extract_features`.
+
+        Example:
+            >>> features, labels = FeatureExtractor(model)((x_val, y_val), cache_file="features/val.npz")
+        """
+        if cache_file is None:
+            return self._run(data, batch_size, verbose)
+        path = Path(cache_file)
+        if path.suffix != ".npz":
+            raise ValueError(f"cache_file must end in .npz, got {path.name!r}.")
+        fingerprint = _model_digest(self.model) + as_inputs(data).digest()
+        if path.exists():
+            with np.load(path) as stored:
+                if str(stored["fingerprint"]) == fingerprint:
+                    return stored["features"], stored["labels"]
+        features, labels = self._run(data, batch_size, verbose)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(path, features=features, labels=labels, fingerprint=np.array(fingerprint))
+        return features, labels
+
+    def _run(self, data: Data, batch_size: int, verbose: int) -> tuple[np.ndarray, np.ndarray]:
+        inputs = as_inputs(data)
+        if self.strategy is not None and not inputs.is_dataset:
+            return self.model.predict(inputs.x, batch_size=batch_size, verbose=verbose), inputs.y
+        if inputs.is_dataset:
+            batches, total = iter(inputs.x), int(inputs.x.cardinality())
+        else:
+            starts = range(0, len(inputs.x), batch_size)
+            batches = ((inputs.x[i:i + batch_size], inputs.y[i:i + batch_size]) for i in starts)
+            total = len(starts)
+        progress = keras.utils.Progbar(total if total > 0 else None, verbose=verbose) if verbose else None
+        features, labels = [], []
+        for step, (images, batch_labels) in enumerate(batches):
+            features.append(np.asarray(self._forward(tf.cast(images, tf.float32))))
+            labels.append(np.asarray(batch_labels))
+            if progress is not None:
+                progress.update(step + 1)
+        return np.concatenate(features), np.concatenate(labels)
+
+
+def extract_features(
+    model: keras.Model,
+    data: Data,
+    *,
+    batch_size: int = 32,
+    cache_file: Union[str, Path, None] = None,
+    strategy: Optional[tf.distribute.Strategy] = None,
+    verbose: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Run the frozen base once over ``data``; return pooled ``features (N, C)`` and their labels.
+
+    Inference mode throughout: augmentation layers are skipped and BatchNormalization uses its
+    moving statistics, exactly as the frozen base behaves inside the training model. To extract
+    several data sets, one :class:`FeatureExtractor` is faster (it traces the network once).
+
+    Args:
+        model: a model from :func:`daylib.models.build_classifier`.
+        data: ``(images, labels)`` arrays or a batched dataset of ``(images, labels)``.
+        batch_size: images per forward pass (arrays only).
+        cache_file: an ``.npz`` to reuse across runs. It stores a fingerprint of the extractor's
+            weights and of the data (arrays: their content; datasets: their structure and size);
+            a file with another fingerprint is recomputed and overwritten.
+        strategy: distribute the forward passes with this strategy.
+        verbose: progress bar (1) or not (0).
+
+    Example:
+        >>> features, labels = extract_features(model, (x_train, y_train), cache_file="features/train.npz")
+    """
+    return FeatureExtractor(model, strategy)(data, batch_size=batch_size, cache_file=cache_file, verbose=verbose)
+
+
+def head_model(model: keras.Model) -> keras.Model:
+    """A stand-alone copy of the model's head, ``Dropout -> Dense``, on pooled features.
+
+    It starts with the current weights of the model's ``predictions`` layer.
+
+    Example:
+        >>> head_model(model).input_shape
+        (None, 1280)
+    """
+    _, dropout, predictions = _head_layers(model)
+    inputs = keras.Input(shape=(predictions.kernel.shape[0],), name="pooled_features")
+    x = keras.layers.Dropout(dropout.rate, name="head_dropout")(inputs)
+    outputs = keras.layers.Dense(predictions.units, activation=predictions.activation, name="predictions")(x)
+    head = keras.Model(inputs, outputs, name=f"{model.name}_head")
+    head.get_layer("predictions").set_weights(predictions.get_weights())
+    return head
+
+
+def put_head_back(head: keras.Model, model: keras.Model) -> keras.Model:
+    """Copy the trained head's Dense weights into the full model's ``predictions`` layer.
+
+    Example:
+        >>> put_head_back(head, model).get_layer("predictions").get_weights()[1].shape
+        (1,)
+    """
+    predictions = _head_layers(model)[2]
+    trained = head.get_layer("predictions").get_weights()
+    if [w.shape for w in trained] != [tuple(w.shape) for w in predictions.weights]:
+        raise ValueError(
+            f"The head's weights {[w.shape for w in trained]} do not fit the model's predictions layer "
+            f"{[tuple(w.shape) for w in predictions.weights]}; build the head with head_model(model)."
+        )
+    predictions.set_weights(trained)
+    return model

@@ -1,0 +1,180 @@
+"""Figures of training and evaluation results: learning curves, confusion matrix, ROC.
+
+Each function returns a matplotlib ``Figure`` (a notebook shows it; a test inspects it).
+
+Example:
+    >>> from daylib.viz.results import plot_history, plot_confusion_matrix, plot_roc
+    >>> plot_history(history)                       # both phases, fine-tuning start marked
+    >>> plot_confusion_matrix(report, normalize=True)
+    >>> plot_roc(y_test, scores, threshold=0.5)
+"""
+from __future__ import annotations
+
+from typing import Optional, Sequence, Union
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from daylib.evaluate import Report, UndefinedMetricError, roc_auc, roc_curve
+
+__all__ = ["plot_history", "plot_confusion_matrix", "plot_roc", "FINE_TUNE_LABEL"]
+
+FINE_TUNE_LABEL = "fine-tuning starts"
+DEFAULT_METRICS = ("loss", "accuracy", "auc")
+
+
+def _history_parts(history) -> tuple[dict[str, list[float]], list[int], Optional[int]]:
+    if isinstance(history, dict):
+        logs = history
+        epochs = list(range(len(next(iter(logs.values()), []))))
+        return logs, epochs, None
+    logs = history.history
+    epochs = list(getattr(history, "epoch", range(len(next(iter(logs.values()), [])))))
+    return logs, epochs, getattr(history, "fine_tune_epoch", None)
+
+
+def plot_history(
+    history,
+    metrics: Optional[Sequence[str]] = None,
+    *,
+    fine_tune_epoch: Optional[int] = None,
+) -> Figure:
+    """Training and validation curves, one panel per metric, both phases in one figure.
+
+    Args:
+        history: a ``daylib.train.TrainingHistory``, a Keras ``History`` or a dict of lists.
+        metrics: metric names without the ``val_`` prefix; default: those of
+            ``loss, accuracy, auc`` that were logged.
+        fine_tune_epoch: index of the first fine-tuning epoch; read from a ``TrainingHistory``
+            when not given. A dashed vertical line marks where fine-tuning starts.
+
+    Epochs are numbered from 1 on the x axis.
+
+    Example:
+        >>> fig = plot_history({"loss": [0.7, 0.5], "val_loss": [0.8, 0.6]})
+    """
+    logs, epochs, stored = _history_parts(history)
+    fine_tune_epoch = stored if fine_tune_epoch is None else fine_tune_epoch
+    names = list(metrics) if metrics is not None else [m for m in DEFAULT_METRICS if m in logs]
+    missing = [m for m in names if m not in logs and f"val_{m}" not in logs]
+    if not names or missing:
+        raise ValueError(f"No logged values for {missing or 'any metric'}; the history has {sorted(logs)}.")
+    fig, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 3.4), squeeze=False)
+    x = np.asarray(epochs) + 1
+    for ax, name in zip(axes[0], names):
+        for key, style in ((name, "-o"), (f"val_{name}", "--o")):
+            if key in logs:
+                ax.plot(x, logs[key], style, markersize=3, label="validation" if key.startswith("val_") else "training")
+        if fine_tune_epoch is not None:
+            ax.axvline(fine_tune_epoch + 0.5, color="gray", linestyle=":", label=FINE_TUNE_LABEL)
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_title(name)
+        ax.legend(fontsize="small")
+    fig.tight_layout()
+    plt.close(fig)  # returned: shown once in a notebook, not also by the inline backend
+    return fig
+
+
+def plot_confusion_matrix(
+    confusion: Union[Report, np.ndarray],
+    class_names: Optional[Sequence[str]] = None,
+    *,
+    normalize: bool = False,
+) -> Figure:
+    """Confusion matrix as an annotated heatmap (rows: true class, columns: predicted).
+
+    Args:
+        confusion: a :class:`daylib.evaluate.Report` or a ``(K, K)`` count matrix.
+        class_names: labels; taken from the report when not given.
+        normalize: show each row as fractions of that true class (recall on the diagonal).
+
+    Example:
+        >>> fig = plot_confusion_matrix(np.array([[50, 10], [5, 35]]), ["normal", "pneumonia"])
+    """
+    if isinstance(confusion, Report):
+        class_names = class_names or confusion.class_names
+        confusion = confusion.confusion
+    counts = np.asarray(confusion)
+    if counts.ndim != 2 or counts.shape[0] != counts.shape[1]:
+        raise ValueError(f"A confusion matrix is square (K, K); got shape {counts.shape}.")
+    names = list(class_names) if class_names is not None else [str(i) for i in range(len(counts))]
+    if normalize:
+        totals = counts.sum(axis=1, keepdims=True)
+        values = np.divide(counts, totals, out=np.zeros(counts.shape), where=totals > 0)
+    else:
+        values = counts
+    fig, ax = plt.subplots(figsize=(1.2 * len(names) + 2.5, 1.2 * len(names) + 1.8))
+    image = ax.imshow(values, cmap="Blues", vmin=0)
+    fig.colorbar(image, ax=ax, fraction=0.046)
+    ticks = np.arange(len(names))
+    ax.set_xticks(ticks, names, rotation=30, ha="right")
+    ax.set_yticks(ticks, names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    middle = values.max() / 2 if values.size else 0
+    for i in range(len(names)):
+        for j in range(len(names)):
+            text = f"{values[i, j]:.2f}" if normalize else str(int(values[i, j]))
+            ax.text(j, i, text, ha="center", va="center", color="white" if values[i, j] > middle else "black")
+    fig.tight_layout()
+    plt.close(fig)  # returned: shown once in a notebook, not also by the inline backend
+    return fig
+
+
+def plot_roc(
+    y_true,
+    scores,
+    *,
+    threshold: Optional[float] = None,
+    class_names: Optional[Sequence[str]] = None,
+    label: str = "model",
+) -> Figure:
+    """ROC curve(s) with their AUC; binary scores can mark the operating point of a threshold.
+
+    For ``(N, K)`` multi-class scores one one-vs-rest curve is drawn per class.
+
+    Args:
+        y_true: class indices.
+        scores: model outputs (see :mod:`daylib.evaluate`).
+        threshold: binary only: mark the (FPR, TPR) point of this decision threshold.
+        class_names: legend names for the multi-class curves.
+        label: legend name of the binary curve.
+
+    Raises:
+        UndefinedMetricError: a class is missing from ``y_true`` (no ROC curve exists).
+
+    Example:
+        >>> fig = plot_roc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8], threshold=0.5)
+    """
+    y = np.asarray(y_true).reshape(-1).astype(int)
+    s = np.asarray(scores, dtype=float)
+    s = s[:, 0] if s.ndim == 2 and s.shape[1] == 1 else s
+    s = s[:, 1] if s.ndim == 2 and s.shape[1] == 2 else s
+    fig, ax = plt.subplots(figsize=(4.6, 4.4))
+    if s.ndim == 1:
+        fpr, tpr, _ = roc_curve(y, s)
+        ax.plot(fpr, tpr, label=f"{label} (AUC {roc_auc(y, s):.3f})")
+        if threshold is not None:
+            pred = s >= float(threshold)
+            point = (pred[y == 0].mean(), pred[y == 1].mean())
+            ax.plot(*point, "o", color="crimson", label=f"threshold {float(threshold):.3g}")
+    else:
+        names = list(class_names) if class_names is not None else [str(k) for k in range(s.shape[1])]
+        for k, name in enumerate(names):
+            one_vs_rest = (y == k).astype(int)
+            if one_vs_rest.min() == one_vs_rest.max():
+                raise UndefinedMetricError(f"Class {name!r} never occurs in y_true, so it has no ROC curve.")
+            fpr, tpr, _ = roc_curve(one_vs_rest, s[:, k])
+            ax.plot(fpr, tpr, label=f"{name} vs rest (AUC {roc_auc(one_vs_rest, s[:, k]):.3f})")
+    ax.plot([0, 1], [0, 1], color="gray", linestyle=":", label="chance")
+    ax.set_xlabel("false-positive rate (1 - specificity)")
+    ax.set_ylabel("true-positive rate (sensitivity)")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.legend(fontsize="small", loc="lower right")
+    fig.tight_layout()
+    plt.close(fig)  # returned: shown once in a notebook, not also by the inline backend
+    return fig

@@ -1,0 +1,272 @@
+"""daylib.train: the cached head, both phases, checkpoints, resuming, distribution strategies."""
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from _helpers_train import tiny_base
+from daylib.data.phantom import make_phantom
+from daylib.evaluate import evaluate_model
+from daylib.training.runs import ResumableEarlyStopping, Run
+from daylib.models import base_model, build_classifier, trainable_layer_names
+from daylib.train import (
+    TrainingHistory,
+    extract_features,
+    fine_tune,
+    head_model,
+    put_head_back,
+    train_classifier,
+    train_head,
+)
+
+SIZE = 32
+
+# Keras 3.15's save_weights calls np.array(variable, copy=False) under NumPy 2.4 (its own deprecation, not ours).
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning")
+
+
+def make_model(augmentation=None):
+    return build_classifier(tiny_base(), 2, augmentation=augmentation)
+
+
+class EpochStarts(keras.callbacks.Callback):
+    """Records the index of every epoch that begins."""
+
+    def __init__(self):
+        super().__init__()
+        self.epochs = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epochs.append(epoch)
+
+
+class InterruptAfter(keras.callbacks.Callback):
+    """Simulates Ctrl-C / a killed kernel after a given epoch has finished."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise KeyboardInterrupt
+
+
+@pytest.fixture(scope="module")
+def data():
+    phantoms = make_phantom(48, size=SIZE, difficulty="easy", seed=0)
+    images = np.repeat(phantoms.images[..., None], 3, axis=-1)
+    return (images[:32], phantoms.labels[:32]), (images[32:], phantoms.labels[32:])
+
+
+def _bn_state(model):
+    return [w.numpy().copy() for layer in base_model(model).layers
+            if isinstance(layer, keras.layers.BatchNormalization) for w in layer.weights]
+
+
+def test_cached_head_predicts_what_the_full_model_predicts_after_put_back(data):
+    (x, y), _ = data
+    model = make_model()
+    features, labels = extract_features(model, (x, y))
+    assert features.shape == (32, 16)
+    np.testing.assert_array_equal(labels, y)
+    head = head_model(model)
+    head.compile(keras.optimizers.Adam(0.05), "binary_crossentropy")
+    head.fit(features, labels, epochs=3, verbose=0)
+    before = model.predict(x, verbose=0)
+    put_head_back(head, model)
+    after = model.predict(x, verbose=0)
+    assert np.abs(after - before).max() > 1e-3
+    np.testing.assert_allclose(after, head.predict(features, verbose=0), atol=1e-5)
+
+
+def test_feature_cache_is_reused_only_for_the_same_extractor_and_data(data, tmp_path):
+    (x, y), _ = data
+    model = make_model()
+    cache = tmp_path / "train.npz"
+    features, _ = extract_features(model, (x, y), cache_file=cache)
+    stamp = cache.stat().st_mtime_ns
+    again, _ = extract_features(model, (x, y), cache_file=cache)
+    np.testing.assert_array_equal(again, features)
+    assert cache.stat().st_mtime_ns == stamp
+    conv1 = base_model(model).get_layer("conv1")
+    conv1.kernel.assign(conv1.kernel.numpy() * 2)
+    changed, _ = extract_features(model, (x, y), cache_file=cache)
+    assert not np.allclose(changed, features) and cache.stat().st_mtime_ns != stamp
+
+
+def test_datasets_with_one_hot_labels_train_a_softmax_head(data):
+    (x, y), (xv, yv) = data
+    labels, val_labels = y + (x[:, 0, 0, 0] > 100), yv + (xv[:, 0, 0, 0] > 100)  # three classes
+    train = tf.data.Dataset.from_tensor_slices((x, np.eye(3)[labels])).batch(8)
+    val = tf.data.Dataset.from_tensor_slices((xv, np.eye(3)[val_labels])).batch(8)
+    model = build_classifier(tiny_base(), 3)
+    features, one_hot = extract_features(model, train)
+    np.testing.assert_allclose(features, extract_features(model, (x, labels))[0], atol=1e-6)
+    np.testing.assert_array_equal(one_hot, np.eye(3)[labels])
+    history = train_head(model, train, val, epochs=2, verbose=0)
+    assert history.epoch == [0, 1] and set(history.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    report = evaluate_model(model, val)
+    assert report.confusion.shape == (3, 3) and report.n == 16
+    assert report["accuracy"] == pytest.approx(history.history["val_accuracy"][history.best_epochs["head"]])
+
+
+def test_two_phases_join_and_fine_tuning_trains_only_the_top(data, tmp_path):
+    train, val = data
+    model = make_model()
+    head = train_head(model, train, val, epochs=2, run_dir=tmp_path, verbose=0)
+    assert head.epoch == [0, 1] and head.fine_tune_epoch is None
+    assert trainable_layer_names(model) == ["predictions"]
+    bn_before = _bn_state(model)
+    conv1, conv2 = (base_model(model).get_layer(n).kernel.numpy().copy() for n in ("conv1", "conv2"))
+
+    starts = EpochStarts()
+    history = fine_tune(model, train, val, top_n=3, epochs=2, after=head, callbacks=[starts],
+                        run_dir=tmp_path, patience=None, verbose=0)
+
+    assert starts.epochs == [2, 3]
+    assert history.epoch == [0, 1, 2, 3] and history.fine_tune_epoch == 2
+    assert len(history.history["val_loss"]) == 4
+    assert trainable_layer_names(model) == ["tiny_base/conv2", "predictions"]
+    for got, want in zip(_bn_state(model), bn_before):
+        np.testing.assert_array_equal(got, want)  # BN in inference mode: moving statistics untouched
+    np.testing.assert_array_equal(base_model(model).get_layer("conv1").kernel.numpy(), conv1)
+    assert not np.array_equal(base_model(model).get_layer("conv2").kernel.numpy(), conv2)
+
+    best = history.best_epochs["fine_tune"]
+    assert history.history["val_loss"][best] == min(history.history["val_loss"][2:])
+    keras_scores = model.evaluate(*val, verbose=0, return_dict=True)
+    assert keras_scores["loss"] == pytest.approx(history.history["val_loss"][best], abs=1e-5)
+    assert evaluate_model(model, val, bootstrap=0)["accuracy"] == pytest.approx(keras_scores["accuracy"])
+
+    restored = make_model()
+    restored.load_weights(tmp_path / "fine_tune" / "model.weights.h5")
+    np.testing.assert_array_equal(restored.predict(val[0], verbose=0), model.predict(val[0], verbose=0))
+    assert (tmp_path / "head" / "model.weights.h5").exists()  # one run_dir, each phase in its own folder
+
+
+def test_interrupted_run_resumes_where_it_stopped(data, tmp_path):
+    train, val = data
+    settings = dict(head_epochs=1, fine_tune_epochs=2, top_n=3, run_dir=tmp_path, patience=None, verbose=0)
+    with pytest.raises(KeyboardInterrupt):
+        train_classifier(make_model, train, val, callbacks=[InterruptAfter(1)], **settings)
+    logged = json.loads((tmp_path / "fine_tune" / "history.json").read_text())
+    assert [entry["epoch"] for entry in logged] == [1]
+
+    starts = EpochStarts()
+    history = train_classifier(make_model, train, val, callbacks=[starts], **settings)
+
+    assert starts.epochs == [2]  # phase 1 skipped, phase 2 continues after its last finished epoch
+    assert history.epoch == [0, 1, 2] and history.fine_tune_epoch == 1
+    assert history.history["loss"][1] == logged[0]["loss"]
+    assert json.loads((tmp_path / "fine_tune" / "run.json").read_text())["status"] == "finished"
+
+
+def test_run_folder_keeps_a_phase_only_for_the_same_unfinished_call(tmp_path):
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    run = Run.open(tmp_path, "call-a", ("head",))
+    run.mark_done("head", model, [{"epoch": 0, "loss": 0.5}], best_epoch=0)
+    assert Run.open(tmp_path, "call-a", ("head",)).done("head")["best_epoch"] == 0  # interrupted: kept
+    Run.open(tmp_path, "call-a", ("fine_tune",))  # another phase in the same folder leaves "head" alone
+    assert Run.open(tmp_path, "call-a", ("head",)).done("head") is not None
+    assert Run.open(tmp_path, "call-b", ("head",)).done("head") is None  # another call: cleared
+    run = Run.open(tmp_path, "call-b", ("head",))
+    run.mark_done("head", model, [], best_epoch=None)
+    run.finish()
+    assert Run.open(tmp_path, "call-b", ("head",)).done("head") is None  # finished: trained afresh
+
+
+def test_resumed_early_stopping_counts_patience_from_before_the_interruption():
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    past = [(0, 0.5), (1, 0.4), (2, 0.45), (3, 0.47)]
+    stop = ResumableEarlyStopping(past, monitor="val_loss", mode="min", patience=3)
+    stop.set_model(model)
+    stop.on_train_begin()
+    assert (float(stop.best), stop.best_epoch, stop.wait) == (0.4, 1, 2)
+    model.stop_training = False
+    stop.on_epoch_end(4, {"val_loss": 0.46})
+    assert model.stop_training  # the third epoch without improvement, as in the uninterrupted run
+
+
+def test_plain_path_trains_the_head_with_augmentation_and_a_frozen_base(data):
+    train, val = data
+    model = make_model(augmentation=keras.layers.RandomFlip("horizontal", name="augmentation"))
+    base_before = [w.numpy().copy() for w in base_model(model).weights]
+    head_before = model.get_layer("predictions").kernel.numpy().copy()
+    history = train_head(model, train, val, epochs=1, cached=False, verbose=0)
+    assert history.epoch == [0] and history.run_dir is None
+    for got, want in zip(base_model(model).weights, base_before):
+        np.testing.assert_array_equal(got.numpy(), want)
+    assert not np.array_equal(model.get_layer("predictions").kernel.numpy(), head_before)
+    with pytest.warns(UserWarning, match="without augmentation"):
+        train_head(model, train, val, epochs=0, cached=True, verbose=0)
+
+
+def test_training_arguments_are_checked_before_training(data):
+    train, val = data
+    model = make_model()
+    with pytest.raises(ValueError, match="exactly one of fine_tune_at"):
+        train_classifier(model, train, val, fine_tune_epochs=2)
+    with pytest.raises(ValueError, match="one positive weight per class"):
+        train_head(model, train, val, class_weight={1: 2.0})
+    with pytest.raises(ValueError, match="monitor='val_precision' is not logged"):
+        train_head(model, train, val, monitor="val_precision")
+    with pytest.raises(ValueError, match="200 images but 32 labels"):
+        train_head(model, (np.zeros((200, SIZE, SIZE, 3)), train[1]))
+    plain = keras.Sequential([keras.Input((SIZE, SIZE, 3)), keras.layers.Flatten(), keras.layers.Dense(1)])
+    with pytest.raises(ValueError, match="cached=False"):
+        train_head(plain, train)
+
+
+def test_history_join_refuses_a_gap():
+    first = TrainingHistory.from_logs([{"epoch": 0, "loss": 0.7}, {"epoch": 1, "loss": 0.6}])
+    joined = first.then(TrainingHistory.from_logs([{"epoch": 2, "loss": 0.5}]), fine_tune=True)
+    assert joined.history["loss"] == [0.7, 0.6, 0.5] and joined.fine_tune_epoch == 2
+    with pytest.raises(ValueError, match="initial_epoch=2"):
+        first.then(TrainingHistory.from_logs([{"epoch": 1, "loss": 0.5}]))
+
+
+STRATEGY_SCRIPT = textwrap.dedent("""
+    import sys
+    sys.path.insert(0, {tests_dir!r})
+    import daylib, tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    import keras, numpy as np
+    from daylib.models import build_classifier
+    from daylib.train import train_classifier
+    from _helpers_train import tiny_base
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    x = np.random.default_rng(0).integers(0, 255, (16, 32, 32, 3)).astype("uint8")
+    y = np.arange(16) % 2
+    try:
+        train_classifier(build_classifier(tiny_base(), 2), (x, y), strategy=strategy)
+    except ValueError as error:
+        print("refused:", "outside strategy.scope()" in str(error))
+    start = {{}}
+    def factory():
+        model = build_classifier(tiny_base(), 2)
+        start["conv2"] = model.get_layer("tiny_base").get_layer("conv2").kernel.numpy().copy()
+        return model
+    history = train_classifier(factory, (x, y), head_epochs=1, fine_tune_epochs=1, top_n=3, strategy=strategy,
+                               batch_size=8, verbose=0)
+    conv = history.model.get_layer("tiny_base").get_layer("conv2").kernel
+    print("replicas:", strategy.num_replicas_in_sync, type(conv.value).__name__, history.epoch, history.fine_tune_epoch)
+    print("conv2 trained:", not np.array_equal(conv.numpy(), start["conv2"]))
+""")
+
+
+def test_mirrored_strategy_over_two_cpus_trains_both_phases():
+    script = STRATEGY_SCRIPT.format(tests_dir=str(Path(__file__).parent))
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "refused: True" in result.stdout
+    assert "replicas: 2 MirroredVariable [0, 1] 1" in result.stdout
+    assert "conv2 trained: True" in result.stdout
