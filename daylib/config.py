@@ -3,7 +3,8 @@
 Everything a notebook or test needs to know about *where* things live and
 *how big* a run should be is read here, once, from the environment:
 
-- ``DAYLIB_DATA_DIR``  overrides :data:`DATA_DIR` (default: the repository's ``data/``).
+- ``DAYLIB_DATA_DIR``  overrides :data:`DATA_DIR` (default: the repository's ``data/``; when
+  daylib was pip-installed without the repository, ``<cache dir>/data``).
 - ``DAYLIB_CACHE_DIR`` overrides :data:`CACHE_DIR` (default: ``~/.cache/daylib``).
 - ``DAYLIB_QUICK=1``   turns on :data:`QUICK` mode: fewer samples and epochs, so every
   notebook runs in about a minute on a 2-core CPU. CI sets it.
@@ -32,10 +33,13 @@ def _flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-DATA_DIR = Path(os.environ.get("DAYLIB_DATA_DIR", REPO_DIR / "data")).expanduser()
 CACHE_DIR = Path(os.environ.get("DAYLIB_CACHE_DIR", Path.home() / ".cache" / "daylib")).expanduser()
+_REPO_DATA = REPO_DIR / "data"
+DATA_DIR = Path(os.environ.get("DAYLIB_DATA_DIR", _REPO_DATA if _REPO_DATA.is_dir() else CACHE_DIR / "data")).expanduser()
 QUICK: bool = _flag("DAYLIB_QUICK")
-IMAGES_DIR = DATA_DIR / "images"
+IMAGES_DIR = PACKAGE_DIR / "assets" / "images"
+"""The CC0 demo photos. They ship inside the package (so ``pip install`` from git, e.g. on
+Colab, has them too); the repository's ``data/images`` is a link to this folder."""
 
 
 def cache_dir(*parts: str) -> Path:

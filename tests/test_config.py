@@ -1,4 +1,5 @@
 """config: quick mode from the environment and reproducible seeding."""
+import shutil
 import subprocess
 import sys
 
@@ -30,3 +31,19 @@ def test_quick_mode_and_dirs_come_from_the_environment(tmp_path):
 def test_cache_dir_is_created(tmp_path, monkeypatch):
     monkeypatch.setattr(config, "CACHE_DIR", tmp_path)
     assert config.cache_dir("weights", "x").is_dir()
+
+
+def test_demo_photos_ship_inside_the_package_and_data_images_links_to_them():
+    assert config.IMAGES_DIR.is_relative_to(config.PACKAGE_DIR)
+    assert sorted(p.name for p in config.IMAGES_DIR.glob("*.png")) == ["chelsea.png", "coffee.png"]
+    assert (config.REPO_DIR / "data" / "images").resolve() == config.IMAGES_DIR.resolve()
+
+
+def test_installed_without_the_repository_data_goes_to_the_cache(tmp_path):
+    code = "from daylib import config; print(config.DATA_DIR)"
+    site = tmp_path / "site"
+    site.mkdir()
+    shutil.copytree(config.PACKAGE_DIR, site / "daylib", ignore=shutil.ignore_patterns("__pycache__"))  # no repo around it
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(site), "DAYLIB_CACHE_DIR": str(tmp_path / "cache"), "HOME": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True, cwd=tmp_path)
+    assert out.stdout.strip() == str(tmp_path / "cache" / "data")

@@ -84,3 +84,15 @@ def test_heatmap_explorer_renders_and_follows_layer_and_class_controls(tmp_path,
                 page.screenshot(path=str(ARTIFACTS / "heatmap_explorer_failure.png"))
             browser.close()
     assert (ARTIFACTS / "heatmap_explorer.png").stat().st_size > 10_000
+
+
+def test_jupyterlab_has_the_widgets_front_end_extension():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    jupyter = str(Path(sys.executable).with_name("jupyter"))
+    listing = subprocess.run([jupyter, "labextension", "list"], capture_output=True, text=True, timeout=120)
+    text = listing.stdout + listing.stderr
+    line = next((row for row in text.splitlines() if "@jupyter-widgets/jupyterlab-manager" in row), "")
+    assert "enabled" in line and "OK" in line, text
