@@ -107,3 +107,13 @@ def test_default_layer_skips_one_by_one_maps():
 
     mobilenet = k.applications.MobileNet(weights=None, input_shape=(64, 64, 3))  # ends in a 1x1 conv head
     assert find_layer(mobilenet, None)[0] == "conv_pw_13_relu"
+
+
+def test_small_cnn_trains_every_weight_from_scratch():
+    from daylib.models import small_cnn
+
+    model = build_classifier(small_cnn((32, 32, 3)), 2)
+    assert model.get_layer("small_cnn").output.shape == (None, 4, 4, 64)
+    unfreeze(model, fine_tune_at=0)
+    assert sum(int(np.prod(w.shape)) for w in model.trainable_weights) == model.count_params()
+    assert find_layer(model, None)[0] == "small_cnn/last_conv"

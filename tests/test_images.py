@@ -111,3 +111,15 @@ def test_bad_arrays_explain_themselves():
         load_image(np.zeros((2, 4, 4, 3), np.uint8))
     with pytest.raises(ImageError, match="Rescale"):
         load_image(np.full((4, 4), 300.0))
+
+
+def test_to_rgb_batch_repeats_gray_films_into_float_rgb():
+    from daylib.data.images import to_rgb_batch
+
+    films = np.arange(2 * 4 * 4, dtype=np.uint8).reshape(2, 4, 4)
+    batch = to_rgb_batch(films)
+    assert batch.shape == (2, 4, 4, 3) and batch.dtype == np.float32
+    assert np.array_equal(batch[..., 2], films.astype(np.float32))
+    assert to_rgb_batch(batch).shape == (2, 4, 4, 3)
+    with pytest.raises(ImageError, match="expected a batch"):
+        to_rgb_batch(np.zeros((2, 4, 4, 2)))

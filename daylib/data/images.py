@@ -147,3 +147,23 @@ def _to_uint8(array: np.ndarray, source: str) -> np.ndarray:
         scale = 255.0 if array.max() <= 1.0 else 1.0
         return np.round(array * scale).astype(np.uint8)
     raise ImageError(f"{source} has dtype {array.dtype}; expected uint8, uint16 or float.")
+
+
+def to_rgb_batch(images: np.ndarray) -> np.ndarray:
+    """A batch of films as the models take it: ``(n, H, W, 3)`` float32 with values 0-255.
+
+    Accepts grayscale ``(n, H, W)`` or ``(n, H, W, 1)`` (repeated into three channels, as
+    the phantom X-rays and most radiographs are) or ``(n, H, W, 3)``.
+
+    Example:
+        >>> to_rgb_batch(np.zeros((2, 8, 8), np.uint8)).shape
+        (2, 8, 8, 3)
+    """
+    images = np.asarray(images)
+    if images.ndim == 3:
+        images = images[..., None]
+    if images.ndim != 4 or images.shape[-1] not in (1, 3):
+        raise ImageError(f"images have shape {images.shape}; expected a batch (n, H, W), (n, H, W, 1) or (n, H, W, 3).")
+    if images.shape[-1] == 1:
+        images = np.repeat(images, 3, axis=-1)
+    return images.astype(np.float32)

@@ -7,6 +7,7 @@ Example:
 from daylib.models.backbones import BACKBONES, OfflineWeightsError, backbone, get_spec, preprocess_input
 from daylib.models.classifier import base_model, build_classifier, freeze, trainable_layer_names, unfreeze
 from daylib.models.layers import conv_layers, find_layer
+from daylib.models.scratch import small_cnn
 
 
 def efficientnet_lite0(*args, **kwargs):
@@ -23,5 +24,5 @@ def efficientnet_lite0(*args, **kwargs):
 __all__ = [
     "BACKBONES", "OfflineWeightsError", "backbone", "get_spec", "preprocess_input",
     "base_model", "build_classifier", "freeze", "trainable_layer_names", "unfreeze",
-    "conv_layers", "find_layer", "efficientnet_lite0",
+    "conv_layers", "find_layer", "efficientnet_lite0", "small_cnn",
 ]
