@@ -577,23 +577,27 @@ def evaluate(
 
 
 def evaluate_model(model, data, *, batch_size: int = 32, **kwargs) -> Report:
-    """Run ``model.predict`` on images and evaluate against their labels (see :func:`evaluate`).
+    """Run the model on images (inference mode) and evaluate against their labels (see :func:`evaluate`).
 
-    ``data`` is ``(images, labels)`` arrays or a batched ``tf.data.Dataset`` of ``(images, labels)``.
+    ``data`` is ``(images, labels)`` arrays (grayscale films are repeated into three channels)
+    or a batched ``tf.data.Dataset`` of ``(images, labels)``.
 
     Example:
         >>> report = evaluate_model(model, (x_test, y_test), dataset="phantom", class_names=["normal", "pneumonia"])
     """
     import tensorflow as tf
 
+    from daylib.data.images import to_rgb_batch
+
     if isinstance(data, tf.data.Dataset):
-        labels, scores = [], []
-        for images, batch_labels in data:
-            scores.append(np.asarray(model.predict_on_batch(images)))
-            labels.append(np.asarray(batch_labels))
-        return evaluate(np.concatenate(labels), np.concatenate(scores), **kwargs)
-    images, labels = data
-    scores = model.predict(np.asarray(images, dtype="float32"), batch_size=batch_size, verbose=0)
+        batches = [(images, batch_labels) for images, batch_labels in data]
+    else:
+        images, labels = data
+        images = to_rgb_batch(images)
+        batches = [(images[i:i + batch_size], labels[i:i + batch_size]) for i in range(0, len(images), batch_size)]
+    # Direct inference calls: no predict-function to trace per model and per batch size.
+    scores = np.concatenate([np.asarray(model(images, training=False)) for images, _ in batches])
+    labels = np.concatenate([np.asarray(batch_labels) for _, batch_labels in batches])
     return evaluate(labels, scores, **kwargs)
 
 

@@ -117,3 +117,10 @@ def test_small_cnn_trains_every_weight_from_scratch():
     unfreeze(model, fine_tune_at=0)
     assert sum(int(np.prod(w.shape)) for w in model.trainable_weights) == model.count_params()
     assert find_layer(model, None)[0] == "small_cnn/last_conv"
+
+
+def test_sequential_bases_work_once_they_have_an_input():
+    seq = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Conv2D(4, 3)])
+    assert build_classifier(seq, 3).output_shape == (None, 3)
+    with pytest.raises(ValueError, match="never been called.*keras.Input"):
+        build_classifier(keras.Sequential([keras.layers.Conv2D(4, 3)]), 2)

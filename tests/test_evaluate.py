@@ -194,3 +194,20 @@ def test_confusion_and_roc_figures_show_the_numbers():
     np.testing.assert_array_equal(curve.get_xdata(), fpr)
     assert "AUC 0.833" in curve.get_label()
     assert (point.get_xdata()[0], point.get_ydata()[0]) == pytest.approx((0.25, 4 / 6))
+
+
+def test_evaluate_model_takes_grayscale_films_and_datasets_alike():
+    import keras
+    import tensorflow as tf
+
+    from daylib.evaluate import evaluate_model
+
+    inputs = keras.Input((8, 8, 3))
+    model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(keras.layers.GlobalAveragePooling2D()(inputs)))
+    films = np.stack([np.full((8, 8), v, np.uint8) for v in (0, 10, 200, 250)])
+    labels = np.array([0, 0, 1, 1])
+    from_arrays = evaluate_model(model, (films, labels), batch_size=3)
+    rgb = np.repeat(films[..., None], 3, axis=-1).astype("float32")
+    from_dataset = evaluate_model(model, tf.data.Dataset.from_tensor_slices((rgb, labels)).batch(2))
+    assert from_arrays["auc"] == from_dataset["auc"]
+    assert from_arrays["accuracy"] == from_dataset["accuracy"]

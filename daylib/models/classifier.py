@@ -65,12 +65,18 @@ def build_classifier(
         spec = get_spec(base)
         shape = input_shape or (spec.default_size, spec.default_size, 3)
         base = build_backbone(base, weights=weights, input_shape=shape, include_top=False)
-    if len(base.output.shape) != 4:
+    if not getattr(base, "outputs", None):
         raise ValueError(
-            f"The base model {base.name!r} outputs shape {base.output.shape}; it must output a 4-D feature map. "
+            f"The base model {base.name!r} has never been called, so its output shape is unknown. Give a "
+            "Sequential base an input first: keras.Sequential([keras.Input((160, 160, 3)), ...])."
+        )
+    output_shape = base.outputs[0].shape
+    if len(output_shape) != 4:
+        raise ValueError(
+            f"The base model {base.name!r} outputs shape {output_shape}; it must output a 4-D feature map. "
             "Build it with include_top=False and pooling=None."
         )
-    shape = tuple(input_shape or base.input.shape[1:])
+    shape = tuple(input_shape or base.inputs[0].shape[1:])
     base.trainable = False
     inputs = keras.Input(shape=shape, name="image")
     x = augmentation(inputs) if augmentation is not None else inputs
@@ -130,7 +136,8 @@ def unfreeze(
     BatchNormalization layers always stay frozen (and, because the base is called with
     ``training=False``, in inference mode), as the Keras fine-tuning guide recommends.
     Note that layer counts include layers without weights (activations, adds, padding):
-    ``fine_tune_at=100`` on MobileNetV2's 154 layers unfreezes 54 layers, not 20.
+    on Keras's MobileNetV2 (154 layers), ``layers[100:]`` is 54 layers, not "the last 20";
+    here BN layers are skipped too, so the returned list is shorter still.
     Compile again afterwards, with a low learning rate.
 
     Example:

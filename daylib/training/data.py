@@ -57,7 +57,7 @@ class Inputs:
             >>> model.fit(**data.fit_kwargs(32), epochs=2)
         """
         if self.is_dataset:
-            return {"x": self.x}
+            return {"x": self.x, "shuffle": False}  # a dataset shuffles itself; Keras warns on shuffle=True
         return {"x": self.x, "y": self.y, "batch_size": batch_size, "shuffle": True}
 
     def validation(self):
