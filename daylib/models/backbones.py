@@ -26,6 +26,7 @@ from typing import Callable, Optional
 
 import keras
 
+from daylib.models.efficientnet_lite import efficientnet_lite0
 from daylib.models.preprocessing import preprocessing_layer
 
 WEIGHTS_HOST = ("storage.googleapis.com", 443)
@@ -57,8 +58,6 @@ class BackboneSpec:
 
 
 def _bundled_lite0(**kwargs) -> keras.Model:
-    from daylib.models.efficientnet_lite import efficientnet_lite0
-
     kwargs.pop("input_tensor", None)
     return efficientnet_lite0(**kwargs)
 

@@ -23,7 +23,7 @@ import keras
 
 from daylib.models.backbones import backbone as build_backbone
 from daylib.models.backbones import get_spec
-from daylib.models.layers import conv_layers
+from daylib.models.layers import conv_layers, iter_layers
 
 __all__ = ["build_classifier", "base_model", "freeze", "unfreeze", "conv_layers", "trainable_layer_names"]
 
@@ -179,8 +179,6 @@ def trainable_layer_names(model: keras.Model) -> list[str]:
         >>> trainable_layer_names(freeze(model))
         ['predictions']
     """
-    from daylib.models.layers import iter_layers
-
     return [
         path
         for path, layer in iter_layers(model)
