@@ -183,6 +183,20 @@ def test_run_folder_keeps_a_phase_only_for_the_same_unfinished_call(tmp_path):
     assert Run.open(tmp_path, "call-b", ("head",)).done("head") is None  # finished: trained afresh
 
 
+def test_temporary_run_saves_the_model_only_where_a_restart_could_need_it(tmp_path, monkeypatch):
+    monkeypatch.setattr("daylib.config.CACHE_DIR", tmp_path)
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    run = Run.open(None, "call-c", ("head", "fine_tune"))
+    assert run.temporary and run.directory.parent == tmp_path / "runs"
+    run.mark_done("head", model, [{"epoch": 0, "loss": 0.5}], best_epoch=0)
+    assert (run.phase_dir("head") / "model.weights.h5").exists()  # an interrupted fine_tune skips phase 1
+    run.mark_done("fine_tune", model, [{"epoch": 1, "loss": 0.4}], best_epoch=1)
+    assert not (run.phase_dir("fine_tune") / "model.weights.h5").exists()  # finish() deletes it next anyway
+    assert run.done("fine_tune") is None
+    run.finish()
+    assert not run.directory.exists()
+
+
 def test_resumed_early_stopping_counts_patience_from_before_the_interruption():
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     past = [(0, 0.5), (1, 0.4), (2, 0.45), (3, 0.47)]

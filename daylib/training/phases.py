@@ -95,11 +95,10 @@ class _Session:
     strategy: Optional[tf.distribute.Strategy]
     verbose: int
 
-    def compile(self, model: keras.Model, learning_rate: float, run_eagerly: bool = False) -> None:
+    def compile(self, model: keras.Model, learning_rate: float) -> None:
         with _scope(self.strategy):
             loss, metrics = loss_and_metrics(output_units(model), self.train.label_kind)
-            model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss, metrics=metrics,
-                          run_eagerly=run_eagerly)
+            model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss, metrics=metrics)
 
     def fit(self, phase: str, model: keras.Model, train: Inputs, validation: Optional[Inputs], *,
             epochs: int, initial_epoch: int = 0) -> tuple[list[dict], Optional[int]]:
@@ -172,9 +171,7 @@ def _fit_cached_head(session: _Session, *, epochs: int, learning_rate: float,
     train, validation = features_of(session.train, "train"), features_of(session.validation, "validation")
     with _scope(session.strategy):
         head = head_model(model)
-    # A single Dense layer on pooled features: eager steps cost less than tracing Keras's train and
-    # test functions (about 1 s on a 2-core CPU). Distributed training keeps compiled steps.
-    session.compile(head, learning_rate, run_eagerly=session.strategy is None)
+    session.compile(head, learning_rate)
     logs, best = session.fit("head", head, train, validation, epochs=epochs)
     put_head_back(head, model)
     session.compile(model, learning_rate)
