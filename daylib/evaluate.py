@@ -33,7 +33,7 @@ import numpy as np
 
 __all__ = [
     "UndefinedMetricError", "roc_auc", "roc_curve", "confusion_matrix", "choose_threshold", "ThresholdChoice",
-    "bootstrap_ci", "evaluate", "evaluate_model", "Report", "compare_to_paper", "PaperComparison",
+    "bootstrap_ci", "evaluate", "evaluate_model", "scores_and_labels", "Report", "compare_to_paper", "PaperComparison",
     "PAPER", "REAL_DATASET",
 ]
 
@@ -576,14 +576,18 @@ def evaluate(
     )
 
 
-def evaluate_model(model, data, *, batch_size: int = 32, **kwargs) -> Report:
-    """Run the model on images (inference mode) and evaluate against their labels (see :func:`evaluate`).
+def scores_and_labels(model, data, *, batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    """Run the model on images in inference mode; return its outputs ``(N, units)`` and the labels.
 
     ``data`` is ``(images, labels)`` arrays (grayscale films are repeated into three channels)
-    or a batched ``tf.data.Dataset`` of ``(images, labels)``.
+    or a batched ``tf.data.Dataset`` of ``(images, labels)``. The same numbers as
+    ``model.predict``, but through direct calls: Keras traces a new predict function for each
+    model and retraces it for a new batch shape, which on a CPU costs seconds and, after a few
+    models, a TensorFlow "retracing" warning.
 
     Example:
-        >>> report = evaluate_model(model, (x_test, y_test), dataset="phantom", class_names=["normal", "pneumonia"])
+        >>> scores, labels = scores_and_labels(model, val_ds)
+        >>> choice = choose_threshold(labels, scores[:, 0], target_sensitivity=0.95)
     """
     import tensorflow as tf
 
@@ -595,9 +599,20 @@ def evaluate_model(model, data, *, batch_size: int = 32, **kwargs) -> Report:
         images, labels = data
         images = to_rgb_batch(images)
         batches = [(images[i:i + batch_size], labels[i:i + batch_size]) for i in range(0, len(images), batch_size)]
-    # Direct inference calls: no predict-function to trace per model and per batch size.
     scores = np.concatenate([np.asarray(model(images, training=False)) for images, _ in batches])
     labels = np.concatenate([np.asarray(batch_labels) for _, batch_labels in batches])
+    return scores, labels
+
+
+def evaluate_model(model, data, *, batch_size: int = 32, **kwargs) -> Report:
+    """Run the model on images (inference mode) and evaluate against their labels (see :func:`evaluate`).
+
+    ``data`` as in :func:`scores_and_labels`.
+
+    Example:
+        >>> report = evaluate_model(model, (x_test, y_test), dataset="phantom", class_names=["normal", "pneumonia"])
+    """
+    scores, labels = scores_and_labels(model, data, batch_size=batch_size)
     return evaluate(labels, scores, **kwargs)
 
 

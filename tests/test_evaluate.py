@@ -211,3 +211,22 @@ def test_evaluate_model_takes_grayscale_films_and_datasets_alike():
     from_dataset = evaluate_model(model, tf.data.Dataset.from_tensor_slices((rgb, labels)).batch(2))
     assert from_arrays["auc"] == from_dataset["auc"]
     assert from_arrays["accuracy"] == from_dataset["accuracy"]
+
+
+def test_scores_and_labels_match_keras_predict_and_keep_the_labels():
+    import keras
+    import tensorflow as tf
+
+    from daylib.evaluate import scores_and_labels
+
+    inputs = keras.Input((8, 8, 3))
+    model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(keras.layers.GlobalAveragePooling2D()(inputs)))
+    rgb = np.random.default_rng(0).uniform(0, 255, (5, 8, 8, 3)).astype("float32")
+    labels = np.array([2, 0, 1, 1, 0])
+    scores, got = scores_and_labels(model, (rgb, labels), batch_size=2)
+    assert scores.shape == (5, 3)
+    np.testing.assert_allclose(scores, model.predict(rgb, verbose=0), atol=1e-6)
+    np.testing.assert_array_equal(got, labels)
+    from_dataset, got = scores_and_labels(model, tf.data.Dataset.from_tensor_slices((rgb, labels)).batch(3))
+    np.testing.assert_allclose(from_dataset, scores, atol=1e-6)
+    np.testing.assert_array_equal(got, labels)
