@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
+from daylib import config
 from daylib.data import pneumonia
 from daylib.data.phantom import make_phantom, write_phantom_dataset
 from daylib.data.pneumonia import (
@@ -283,3 +284,103 @@ def test_download_refuses_to_overwrite_a_foreign_folder(tmp_path, fake_kaggle):
     (tmp_path / "chest_xray" / "mine.txt").write_text("keep me")
     with pytest.raises(FileExistsError, match="force=True"):
         pneumonia.download(tmp_path / "chest_xray", quiet=True)
+
+
+CAP_COUNTS = {"train": {"NORMAL": 75, "PNEUMONIA": 180}, "val": {"NORMAL": 4, "PNEUMONIA": 4},
+              "test": {"NORMAL": 45, "PNEUMONIA": 75}}
+"""Big enough that the quick-mode cap (120, 40, 80) leaves films out of every split."""
+
+
+@pytest.fixture
+def kaggle_copy(tmp_path, monkeypatch, no_kaggle_credentials):
+    """A complete (as far as load can tell) Kaggle copy of CAP_COUNTS films."""
+    monkeypatch.setattr(pneumonia, "EXPECTED_COUNTS", CAP_COUNTS)
+    return write_tiny_kaggle(tmp_path / "chest_xray", CAP_COUNTS)
+
+
+def load_kaggle(root: Path, **options) -> pneumonia.ChestXrays:
+    return pneumonia.load("kaggle", root=root, **{"verbose": False, **options})
+
+
+def split_sizes(data: pneumonia.ChestXrays) -> list[int]:
+    return [len(getattr(data, name)) for name in pneumonia.SPLITS]
+
+
+def test_max_per_split_draws_the_requested_films_in_class_proportion(kaggle_copy):
+    every = load_kaggle(kaggle_copy, max_per_split=None)
+    capped = load_kaggle(kaggle_copy, max_per_split=(40, 10, 15))
+    assert split_sizes(capped) == [40, 10, 15]
+    for name in pneumonia.SPLITS:
+        full, part = getattr(every, name), getattr(capped, name)
+        assert len(part) < len(full) and set(part.paths) <= set(full.paths)
+        for class_name, count in part.counts().items():
+            assert abs(count - len(part) * full.counts()[class_name] / len(full)) < 1
+        assert [p.parent.name for p in part.paths] == [capped.class_names[label] for label in part.labels]
+    assert capped.counts()["test"] == {"NORMAL": 6, "PNEUMONIA": 9}  # 5.625 and 9.375, largest remainder up
+    assert {patient_id(p) for p in capped.train.paths}.isdisjoint({patient_id(p) for p in capped.val.paths})
+
+
+def test_the_sample_follows_the_seed(kaggle_copy):
+    first, again, other = (load_kaggle(kaggle_copy, seed=seed, max_per_split=(40, 10, 15)) for seed in (0, 0, 1))
+    for name in pneumonia.SPLITS:
+        assert getattr(first, name).paths == getattr(again, name).paths
+    assert first.test.paths != other.test.paths  # the test split is never re-split: only the sample moved
+
+
+def test_the_default_cap_follows_quick_mode(kaggle_copy, monkeypatch):
+    monkeypatch.setattr(config, "QUICK", True)
+    assert split_sizes(load_kaggle(kaggle_copy)) == [120, 40, 80]
+    assert pneumonia.QUICK_MAX_PER_SPLIT == (120, 40, 80)  # the phantom source's quick-mode sizes
+    monkeypatch.setattr(config, "QUICK", False)
+    assert split_sizes(load_kaggle(kaggle_copy)) == split_sizes(load_kaggle(kaggle_copy, max_per_split=None))
+    assert sum(split_sizes(load_kaggle(kaggle_copy))) == sum(sum(c.values()) for c in CAP_COUNTS.values())
+
+
+def test_max_per_split_none_loads_every_film_even_in_quick_mode(kaggle_copy, monkeypatch):
+    monkeypatch.setattr(config, "QUICK", True)
+    assert len(load_kaggle(kaggle_copy).train) == 120
+    every = load_kaggle(kaggle_copy, max_per_split=None)
+    assert len(every.train) + len(every.val) == sum(CAP_COUNTS["train"].values()) + sum(CAP_COUNTS["val"].values())
+    assert every.counts()["test"] == CAP_COUNTS["test"]
+
+
+def test_capping_prints_one_line_saying_how_to_load_all(kaggle_copy, monkeypatch, capsys):
+    monkeypatch.setattr(config, "QUICK", True)
+    every = load_kaggle(kaggle_copy, max_per_split=None)
+    capsys.readouterr()
+    load_kaggle(kaggle_copy, verbose=True)
+    lines = [line for line in capsys.readouterr().out.splitlines() if "films" in line]
+    assert lines == [f"quick mode: using 120 of {len(every.train):,} training films, 40 of {len(every.val):,} "
+                     f"validation films, 80 of 120 test films; DAYLIB_QUICK=0 or max_per_split=None loads all."]
+    load_kaggle(kaggle_copy, verbose=True, max_per_split=[40, 10, 15])
+    out = capsys.readouterr().out
+    assert "max_per_split=(40, 10, 15): using 40 of" in out and "max_per_split=None loads all." in out
+    for uncapped in (None, (1000, 1000, 1000)):
+        load_kaggle(kaggle_copy, verbose=True, max_per_split=uncapped)
+        assert "films" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("bad", [(-1, 10, 10), (40, 10), (40, 10, 15, 5), (40, 0, 15), (40, 10, 2.5), 40, "all"])
+def test_bad_max_per_split_values_say_what_to_give(kaggle_copy, bad):
+    with pytest.raises(ValueError, match=r"max_per_split=.*three positive whole numbers \(train, val, test\)"):
+        load_kaggle(kaggle_copy, max_per_split=bad)
+
+
+def test_the_phantom_source_ignores_max_per_split():
+    data = pneumonia.load("phantom", phantom_counts=(8, 4, 4), phantom_size=32, max_per_split=(2, 2, 2),
+                          verbose=False)
+    assert split_sizes(data) == [8, 4, 4]
+
+
+def test_stratified_subset_keeps_paths_labels_masks_and_markers_aligned():
+    labels = np.array([0] * 10 + [1] * 20)
+    split = Split(labels=labels, paths=[Path(f"{i}.png") for i in range(30)],
+                  mask_paths=[None if label == 0 else Path(f"masks/{i}.png") for i, label in enumerate(labels)],
+                  markers=np.arange(30))
+    part = pneumonia.stratified_subset(split, 9, seed=3)
+    assert part.counts() == {"NORMAL": 3, "PNEUMONIA": 6}
+    for path, label, mask_path, marker in zip(part.paths, part.labels, part.mask_paths, part.markers):
+        assert int(path.stem) == marker and label == labels[marker]
+        assert mask_path == (None if label == 0 else Path(f"masks/{marker}.png"))
+    assert list(part.markers) == sorted(part.markers)
+    assert pneumonia.stratified_subset(split, 30, seed=3) is split

@@ -13,7 +13,8 @@ al., Cell 2018): ``chest_xray/{train,val,test}/{NORMAL,PNEUMONIA}/*.jpeg``, trai
   files and unreadable images with a warning that names them.
 - :func:`load` picks the source (``"auto"``, ``"kaggle"`` or ``"phantom"``) and
   re-splits Kaggle's train folder into train/val *by patient*: its 16-image val
-  split is too small to use.
+  split is too small to use. In quick mode it keeps a small, class-balanced,
+  seeded sample of the Kaggle films (``max_per_split``) and says so.
 
 Both sources come back as :class:`ChestXrays` (train / val / test
 :class:`Split` objects), which :func:`daylib.data.pipeline.dataset_from_split`
@@ -54,6 +55,9 @@ EXPECTED_COUNTS = {
     "test": {"NORMAL": 234, "PNEUMONIA": 390},
 }
 """Image files per split and class in a complete Kaggle copy."""
+
+QUICK_MAX_PER_SPLIT = (120, 40, 80)
+"""Kaggle films kept per split (train, val, test) in quick mode: the phantom source's quick sizes."""
 
 LAYOUT = "<root>/{train,val,test}/{NORMAL,PNEUMONIA}/<image files>"
 
@@ -192,6 +196,7 @@ def load(
     phantom_size: int = 224,
     verify: str = "header",
     verbose: bool = True,
+    max_per_split: Union[tuple[int, int, int], None, str] = "auto",
     **phantom_options,
 ) -> ChestXrays:
     """Load the chest X-rays: the real Kaggle films or the phantom stand-in.
@@ -204,12 +209,24 @@ def load(
         root: the Kaggle folder (default ``config.DATA_DIR / "chest_xray"``).
         val_fraction: share of Kaggle's train + val images moved to the new val
             split, whole patients at a time (see :func:`split_by_patient`).
-        seed: seeds the patient split and the phantom draws.
+        seed: seeds the patient split, the Kaggle sample (``max_per_split``) and the phantom draws.
         phantom_counts: phantom ``(train, val, test)`` sizes; default
             ``config.pick(quick=(120, 40, 80), full=(800, 200, 400))``.
         phantom_size: phantom image side in pixels.
         verify: how files are checked when read: ``"header"`` or ``"decode"`` (see :func:`load_folder`).
-        verbose: print the choice and the class counts per split.
+        verbose: print the choice, the sampling (see ``max_per_split``) and the class counts per split.
+        max_per_split: the most Kaggle films to keep per split, ``(train, val, test)``;
+            None keeps every film. The default ``"auto"`` means
+            ``config.pick(quick=QUICK_MAX_PER_SPLIT, full=None)``: ``(120, 40, 80)``
+            in quick mode (``DAYLIB_QUICK=1``), every film otherwise. A split
+            with more films than its cap is sampled by :func:`stratified_subset`
+            (seeded by ``seed``, each class keeps its share of the split). The
+            sampling comes after the patient split, one film at a time: train
+            and val still share no patient, but a patient's films may be only
+            partly kept (sampling films rather than whole patients hits the
+            counts exactly and spreads them over more patients). When it leaves
+            films out and ``verbose`` is on, it prints one line saying so. The
+            phantom source ignores it: ``phantom_counts`` sets its sizes.
         **phantom_options: passed to :func:`daylib.data.phantom.make_phantom`
             (``difficulty``, ``pneumonia_fraction``, ``shortcut``) when phantoms
             are used. ``shortcut`` applies to train and val; the test split gets
@@ -217,19 +234,27 @@ def load(
 
     Returns:
         :class:`ChestXrays`. Kaggle: file lists, the original test split, train
-        and val re-split by patient. Phantom: in-memory images and lesion masks.
+        and val re-split by patient, each sampled down to ``max_per_split``.
+        Phantom: in-memory images and lesion masks.
 
     Raises:
-        ValueError: an unknown ``source``.
+        ValueError: an unknown ``source``, or a ``max_per_split`` that is not
+            ``"auto"``, None or three positive whole numbers.
         KaggleCredentialsError, DownloadError: ``source="kaggle"`` cannot get the data.
 
     Example:
         >>> data = load("phantom", phantom_counts=(40, 10, 20), phantom_size=64, verbose=False)
         >>> data.counts()["train"]
         {'NORMAL': 20, 'PNEUMONIA': 20}
+        >>> data = load("kaggle", max_per_split=(400, 100, 200), verbose=False)  # needs a Kaggle copy
+        >>> data.counts()["test"]                   # 200 of the 624 test films, class shares kept
+        {'NORMAL': 75, 'PNEUMONIA': 125}
+        >>> len(load("kaggle", max_per_split=None, verbose=False).test)  # every film, even in quick mode
+        624
     """
     if source not in ("auto", "kaggle", "phantom"):
         raise ValueError(f"source={source!r}: use 'auto', 'kaggle' or 'phantom'.")
+    cap = _max_per_split(max_per_split)
     root = Path(root) if root is not None else default_root()
     chosen = source
     if source == "auto":
@@ -246,7 +271,11 @@ def load(
             if verbose:
                 print(f"The download failed, so using phantom (synthetic) chest X-rays instead: {error}")
     if chosen == "kaggle":
-        data = _kaggle_splits(root, val_fraction, seed, verify)
+        every_film = _kaggle_splits(root, val_fraction, seed, verify)
+        data = _capped(every_film, cap, seed)
+        note = _cap_note(every_film, data, cap, from_quick_mode=isinstance(max_per_split, str))
+        if verbose and note:
+            print(note)
     else:
         data = _phantom_splits(phantom_counts, phantom_size, seed, phantom_options)
     if verbose:
@@ -529,6 +558,74 @@ def split_by_patient(split: Split, val_fraction: float = 0.2, seed: int = 0) -> 
     in_val = np.zeros(len(split), bool)
     in_val[val_index] = True
     return split.subset(np.flatnonzero(~in_val)), split.subset(np.flatnonzero(in_val))
+
+
+def stratified_subset(split: Split, n: int, seed: int = 0) -> Split:
+    """``n`` images of ``split`` drawn at random, each class keeping its share; all of it if it has ``n`` or fewer.
+
+    Class sizes are the shares of ``n`` rounded by largest remainder, so they
+    differ from the exact proportions by less than one image. The images keep
+    their order in ``split`` and every field (paths, masks, markers) stays aligned.
+
+    Example:
+        >>> split = Split(labels=np.array([0] * 30 + [1] * 90))
+        >>> stratified_subset(split, 40, seed=0).counts()
+        {'NORMAL': 10, 'PNEUMONIA': 30}
+    """
+    if n >= len(split):
+        return split
+    labels = np.asarray(split.labels, np.int64)
+    classes, sizes = np.unique(labels, return_counts=True)
+    rng = np.random.default_rng(seed)
+    index = [rng.choice(np.flatnonzero(labels == label), quota, replace=False)
+             for label, quota in zip(classes, _class_quotas(sizes, n))]
+    return split.subset(np.sort(np.concatenate(index)))
+
+
+def _class_quotas(sizes: np.ndarray, n: int) -> np.ndarray:
+    """Split ``n`` in proportion to ``sizes`` (whole numbers, largest remainders rounded up)."""
+    total = int(sizes.sum())
+    quotas, remainders = np.divmod(sizes * n, total)
+    order = np.argsort(-remainders, kind="stable")
+    quotas[order[: n - int(quotas.sum())]] += 1
+    return quotas
+
+
+def _max_per_split(value: Union[tuple[int, int, int], None, str]) -> Optional[tuple[int, int, int]]:
+    """The cap ``load`` applies: ``"auto"`` resolved for the current mode, anything else checked."""
+    if isinstance(value, str) and value == "auto":
+        return config.pick(quick=QUICK_MAX_PER_SPLIT, full=None)
+    if value is None:
+        return None
+    if not (isinstance(value, (tuple, list)) and len(value) == len(SPLITS) and all(map(_positive_whole, value))):
+        raise ValueError(f"max_per_split={value!r}: give three positive whole numbers (train, val, test), "
+                         f"e.g. {QUICK_MAX_PER_SPLIT}, None to load every film, or 'auto' for the quick-mode default.")
+    return tuple(int(n) for n in value)
+
+
+def _positive_whole(n) -> bool:
+    return isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n > 0
+
+
+def _capped(data: ChestXrays, cap: Optional[tuple[int, int, int]], seed: int) -> ChestXrays:
+    if cap is None:
+        return data
+    parts = {name: stratified_subset(getattr(data, name), n, seed + offset)
+             for offset, (name, n) in enumerate(zip(SPLITS, cap))}
+    return replace(data, **parts)
+
+
+def _cap_note(every_film: ChestXrays, kept: ChestXrays, cap: Optional[tuple[int, int, int]],
+              from_quick_mode: bool) -> str:
+    """One line naming what the cap left out; empty when it left nothing out."""
+    sizes = [(len(getattr(kept, name)), len(getattr(every_film, name))) for name in SPLITS]
+    if all(n_kept == total for n_kept, total in sizes):
+        return ""
+    used = ", ".join(f"{n_kept:,} of {total:,} {word} films"
+                     for (n_kept, total), word in zip(sizes, ("training", "validation", "test")))
+    if from_quick_mode:
+        return f"quick mode: using {used}; DAYLIB_QUICK=0 or max_per_split=None loads all."
+    return f"max_per_split={cap}: using {used}; max_per_split=None loads all."
 
 
 def _choose_source(root: Path) -> tuple[str, str]:
