@@ -1,4 +1,6 @@
 """Heatmap metrics on synthetic maps and a hand-built model with known answers."""
+import re
+
 import keras
 import numpy as np
 import pytest
@@ -83,6 +85,43 @@ def test_bad_metric_inputs_raise_clear_errors():
         energy_pointing(np.zeros((2, 4, 4)), np.ones((3, 4, 4), bool))
 
 
+BOX = np.array([0, 4, 20, 28])  # (x0, y0, x1, y1): 47% of the image
+BOX_MASK = boxes_to_masks(BOX[None], (SIZE, SIZE))[0]
+
+
+@pytest.mark.parametrize(
+    "heat_size, one, each",
+    [
+        (SIZE, BOX, np.tile(BOX, (6, 1))),
+        (SIZE, BOX_MASK, np.repeat(BOX_MASK[None], 6, axis=0)),
+        (16, BOX_MASK, np.repeat(BOX_MASK[None], 6, axis=0)),  # 16x16 maps are resized to the 32x32 mask
+    ],
+    ids=["one box", "one mask", "one mask, smaller maps"],
+)
+def test_one_box_or_mask_is_shared_by_every_heatmap(heat_size, one, each):
+    maps = random_heatmaps((6, heat_size, heat_size), seed=1)
+    hits = pointing_game(maps, one)
+    assert hits.shape == (6,) and 0 < hits.sum() < 6  # some maps hit, some miss: the comparison has teeth
+    np.testing.assert_array_equal(hits, pointing_game(maps, each))
+    np.testing.assert_array_equal(pointing_game(maps, one, tolerance=2), pointing_game(maps, each, tolerance=2))
+    np.testing.assert_array_equal(energy_pointing(maps, one), energy_pointing(maps, each))
+    np.testing.assert_array_equal(heatmap_iou(maps, one, threshold=0.6), heatmap_iou(maps, each, threshold=0.6))
+
+
+@pytest.mark.parametrize(
+    "targets",
+    [np.tile(BOX, (3, 1)), np.ones((3, SIZE, SIZE), bool), np.arange(3), np.ones((1, 5, SIZE, SIZE), bool)],
+    ids=["3 boxes", "3 masks", "a 1-D target that is no box", "4-D masks"],
+)
+@pytest.mark.parametrize("metric", [pointing_game, energy_pointing, heatmap_iou])
+def test_a_target_that_fits_neither_one_nor_each_heatmap_is_refused(metric, targets):
+    with pytest.raises(ValueError, match=re.escape(f"got targets of shape {targets.shape}")) as error:
+        metric(random_heatmaps((5, SIZE, SIZE)), targets)
+    message = str(error.value)
+    for part in ("Expected 5 masks or boxes", "(5, 32, 32)", "one box (4,)", "one mask (H, W)", "(5, 4)", "(5, H, W)"):
+        assert part in message
+
+
 # --- faithfulness: a model that only looks at the left half ------------------------------------
 @pytest.fixture(scope="module")
 def left_half_model():
@@ -143,6 +182,26 @@ def test_faithfulness_table_ranks_methods_against_random(left_half_model, bright
         deletion_curve(left_half_model, bright_images, half_maps(True), 5, steps=2)
     with pytest.raises(ValueError, match="Unknown baseline"):
         deletion_curve(left_half_model, bright_images, half_maps(True), 0, baseline="grey")
+
+
+def test_the_random_row_is_the_mean_over_several_random_maps(left_half_model, bright_images):
+    repeats = 4
+    maps = random_heatmaps((repeats * 3, SIZE, SIZE), seed=0).reshape(repeats, 3, SIZE, SIZE)
+    np.testing.assert_array_equal(maps[0], random_heatmaps((3, SIZE, SIZE), seed=0))  # repeat 0 = the old single map
+    deletion = [deletion_curve(left_half_model, bright_images, m, 0, steps=8).auc.mean() for m in maps]
+    insertion = [insertion_curve(left_half_model, bright_images, m, 0, steps=8).auc.mean() for m in maps]
+    assert np.ptp(deletion) > 0.01  # the repeats differ, so their mean is none of them
+
+    def random_row(random_repeats: int) -> dict[str, float]:
+        methods = {"left": half_maps(True)}
+        table = faithfulness_table(left_half_model, bright_images, methods, 0, steps=8, random_repeats=random_repeats)
+        return table["random"]
+
+    assert random_row(1) == pytest.approx({"deletion": deletion[0], "insertion": insertion[0]}, abs=1e-9)
+    mean = {"deletion": np.mean(deletion), "insertion": np.mean(insertion)}
+    assert random_row(repeats) == pytest.approx(mean, abs=1e-9)
+    with pytest.raises(ValueError, match="random_repeats must be at least 1"):
+        random_row(0)
 
 
 # --- robustness ---------------------------------------------------------------------------------

@@ -1,9 +1,10 @@
 """Score heatmaps with numbers: localisation, faithfulness, robustness.
 
 All functions are batched: heatmaps ``(B, H, W)`` in [0, 1], masks ``(B, H, W)``
-(bool or 0/1) or boxes ``(B, 4)``, and they return one value per image. Heatmaps of
-another size than the masks are resized to the masks (bilinear). No result is ever
-NaN: the degenerate cases are defined in each docstring.
+(bool or 0/1) or boxes ``(B, 4)``, and they return one value per image. One mask
+``(H, W)`` or one box ``(4,)`` is shared by all B heatmaps. Heatmaps of another size
+than the masks are resized to the masks (bilinear). No result is ever NaN: the
+degenerate cases are defined in each docstring.
 
 - Localisation, against a mask or a box (e.g. the phantom X-rays' lesion masks):
   :func:`pointing_game` (is the peak inside?), :func:`energy_pointing` (share of
@@ -17,11 +18,13 @@ NaN: the degenerate cases are defined in each docstring.
   with the transformed heatmap (flip, rotation, shift).
 
 Boxes are ``(x0, y0, x1, y1)`` in pixels, end exclusive: the box covers
-``mask[y0:y1, x0:x1]``.
+``mask[y0:y1, x0:x1]``. A ``(B, 4)`` array is read as B boxes, unless it has the
+heatmaps' own ``(H, W)`` shape (then it is one mask).
 
 Example:
     >>> from daylib.cam.metrics import pointing_game, deletion_curve
     >>> hits = pointing_game(heatmaps, masks)            # (B,) bool
+    >>> hits = pointing_game(heatmaps, np.array([30, 20, 190, 210]))  # one box for all
     >>> curve = deletion_curve(model, images, heatmaps, classes)
     >>> curve.auc                                         # (B,), lower is better
 """
@@ -86,11 +89,14 @@ def boxes_to_masks(boxes: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 def pointing_game(heatmaps: np.ndarray, targets: np.ndarray, tolerance: int = 0) -> np.ndarray:
     """Is each heatmap's peak inside its mask/box (grown by ``tolerance`` pixels)? ``(B,)`` bool.
 
-    An all-zero heatmap has no peak and counts as a miss; so does an empty mask.
+    ``targets``: masks ``(B, H, W)``, boxes ``(B, 4)``, or one mask ``(H, W)`` / box ``(4,)``
+    for every heatmap. An all-zero heatmap has no peak and counts as a miss; so does an empty mask.
 
     Example:
         >>> pointing_game(masks.astype(float), masks).all()
         True
+        >>> pointing_game(np.eye(4)[None].repeat(2, axis=0), np.array([0, 0, 2, 2]))  # one box
+        array([ True,  True])
     """
     heat, masks = _heat_and_masks(heatmaps, targets)
     if tolerance > 0:
@@ -105,11 +111,14 @@ def pointing_game(heatmaps: np.ndarray, targets: np.ndarray, tolerance: int = 0)
 def energy_pointing(heatmaps: np.ndarray, targets: np.ndarray) -> np.ndarray:
     """Share of each heatmap's total mass that falls inside its mask/box: ``(B,)`` in [0, 1].
 
+    ``targets`` as for :func:`pointing_game` (one mask or box may serve the whole batch).
     An all-zero heatmap scores 0. A uniform map scores the mask's share of the image (chance).
 
     Example:
         >>> energy_pointing(masks.astype(float), masks)
-        array([1., 1.])
+        array([1., 1.], dtype=float32)
+        >>> energy_pointing(np.ones((2, 4, 4)), np.array([0, 0, 2, 4]))  # one box, half the image
+        array([0.5, 0.5], dtype=float32)
     """
     heat, masks = _heat_and_masks(heatmaps, targets)
     total = heat.sum(axis=(1, 2))
@@ -120,8 +129,12 @@ def energy_pointing(heatmaps: np.ndarray, targets: np.ndarray) -> np.ndarray:
 def heatmap_iou(heatmaps: np.ndarray, targets: np.ndarray, threshold: float = 0.5) -> np.ndarray:
     """IoU of ``heatmap >= threshold`` with each mask/box: ``(B,)`` in [0, 1] (1 when both are empty).
 
+    ``targets`` as for :func:`pointing_game` (one mask or box may serve the whole batch).
+
     Example:
         >>> heatmap_iou(masks.astype(float), masks)
+        array([1., 1.])
+        >>> heatmap_iou(np.ones((2, 4, 4)), np.ones((4, 4), bool))  # one mask
         array([1., 1.])
     """
     heat, masks = _heat_and_masks(heatmaps, targets)
@@ -196,21 +209,29 @@ def faithfulness_table(
     classes: Union[int, Sequence[int], np.ndarray],
     steps: int = 20,
     seed: int = 0,
+    random_repeats: int = 5,
 ) -> dict[str, dict[str, float]]:
     """Mean deletion and insertion AUC per method, plus a ``"random"`` row for chance.
+
+    The ``"random"`` row averages ``random_repeats`` smooth random maps per image, so the
+    chance level does not hinge on one draw: the maps are
+    ``random_heatmaps((random_repeats * B, H, W), seed)``, repeat ``r`` being maps
+    ``r * B`` to ``(r + 1) * B`` (``random_repeats=1`` is one map per image). Each random
+    map costs as much as one method's map: lower ``random_repeats`` for a quicker table.
 
     Example:
         >>> faithfulness_table(model, images, {"Grad-CAM": g, "Score-CAM": s}, classes)
         {'Grad-CAM': {'deletion': 0.21, 'insertion': 0.63}, ..., 'random': {...}}
     """
+    if random_repeats < 1:
+        raise ValueError(f"random_repeats must be at least 1, got {random_repeats}.")
+    batch = np.asarray(images, dtype=np.float32)
+    table = {name: _mean_aucs(model, batch, maps, classes, steps, seed) for name, maps in heatmaps.items()}
     first = np.asarray(next(iter(heatmaps.values())))
-    rows = dict(heatmaps)
-    rows["random"] = random_heatmaps(first.shape, seed)
-    table = {}
-    for name, maps in rows.items():
-        deletion = deletion_curve(model, images, maps, classes, steps=steps, seed=seed)
-        insertion = insertion_curve(model, images, maps, classes, steps=steps, seed=seed)
-        table[name] = {"deletion": float(deletion.auc.mean()), "insertion": float(insertion.auc.mean())}
+    random_maps = random_heatmaps((random_repeats * len(first), *first.shape[1:]), seed)
+    repeated_classes = np.tile(np.broadcast_to(np.asarray(classes, dtype=int), (len(batch),)), random_repeats)
+    repeated_images = np.tile(batch, (random_repeats, 1, 1, 1))
+    table["random"] = _mean_aucs(model, repeated_images, random_maps, repeated_classes, steps, seed)
     return table
 
 
@@ -265,16 +286,32 @@ def _heat_and_masks(heatmaps: np.ndarray, targets: np.ndarray) -> tuple[np.ndarr
         raise ValueError(f"Expected heatmaps of shape (B, H, W), got {heat.shape}.")
     if not np.all(np.isfinite(heat)):
         raise ValueError("Heatmaps contain NaN or infinite values.")
-    target = np.asarray(targets)
-    if target.ndim == 2 and target.shape[1] == 4 and target.shape != heat.shape[1:]:
-        masks = boxes_to_masks(target, heat.shape[1:])
-    else:
-        masks = (target[None] if target.ndim == 2 else target).astype(bool)
-    if masks.ndim != 3 or len(masks) != len(heat):
-        raise ValueError(f"Expected {len(heat)} masks (B, H, W) or boxes (B, 4), got shape {target.shape}.")
+    masks = _target_masks(np.asarray(targets), heat.shape)
     if masks.shape[1:] != heat.shape[1:]:
         heat = np.stack([cv2.resize(h, (masks.shape[2], masks.shape[1]), interpolation=cv2.INTER_LINEAR) for h in heat])
     return np.clip(heat, 0.0, None), masks
+
+
+def _target_masks(target: np.ndarray, heat_shape: tuple[int, ...]) -> np.ndarray:
+    count, size = heat_shape[0], heat_shape[1:]
+    boxes = target.ndim == 2 and target.shape[1] == 4 and target.shape != size
+    if target.shape == (4,) or (boxes and len(target) == count):
+        return boxes_to_masks(np.broadcast_to(target, (count, 4)), size)
+    if target.ndim == 2 and not boxes:
+        return np.broadcast_to(target.astype(bool), (count, *target.shape))
+    if target.ndim == 3 and len(target) == count:
+        return target.astype(bool)
+    raise ValueError(
+        f"Expected {count} masks or boxes for heatmaps of shape {heat_shape}, got targets of shape {target.shape}. "
+        f"Pass one box (4,) as (x0, y0, x1, y1) or one mask (H, W) for all the heatmaps, "
+        f"or one per heatmap: boxes ({count}, 4) or masks ({count}, H, W)."
+    )
+
+
+def _mean_aucs(model, images, heatmaps, classes, steps: int, seed: int) -> dict[str, float]:
+    deletion = deletion_curve(model, images, heatmaps, classes, steps=steps, seed=seed)
+    insertion = insertion_curve(model, images, heatmaps, classes, steps=steps, seed=seed)
+    return {"deletion": float(deletion.auc.mean()), "insertion": float(insertion.auc.mean())}
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
