@@ -3,6 +3,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
+from _helpers_figures import assert_titles_fit
 from daylib.viz.heatmaps import COLORMAPS, colorize, overlay, show_heatmaps
 
 JET_TOP_RGB = [128, 0, 0]  # jet ends in dark red; OpenCV returns it as BGR (0, 0, 128)
@@ -69,3 +70,15 @@ def test_show_heatmaps_titles_classes_and_methods():
     plt.close(fig)
     with pytest.raises(ValueError, match="do not match 2 image"):
         show_heatmaps(images, maps[:1])
+
+
+@pytest.mark.parametrize("size", [1.2, 1.6, 2.6, 4.0])
+def test_show_heatmaps_titles_fit_small_panels(size):
+    images = np.zeros((3, 8, 8, 3), np.uint8)
+    maps = np.random.default_rng(0).random((3, 2, 8, 8))
+    methods = {"Grad-CAM++": maps, "LayerCAM": maps}
+    fig = show_heatmaps(images, methods, classes=[[1, 0]], class_names=["NORMAL", "PNEUMONIA"], show_raw=True, size=size)
+    assert_titles_fit(fig)
+    names = {285: "Egyptian cat", 180: "American Staffordshire terrier"}
+    fig = show_heatmaps(images, {"Grad-CAM++": maps}, classes=[[285, 180]], class_names=names, size=size)
+    assert_titles_fit(fig)

@@ -2,6 +2,7 @@
 import keras
 import numpy as np
 import pytest
+from _helpers_figures import assert_titles_fit
 
 from daylib.cam import CAM, BaseCAM, GradCAM, GradCAMPlusPlus, LayerCAM, ScoreCAM
 from daylib.models import build_classifier
@@ -47,6 +48,17 @@ def sigmoid_model() -> keras.Model:
     """Nested tiny binary classifier: one sigmoid unit (classes 0 = negative, 1 = positive)."""
     keras.utils.set_random_seed(2)
     return build_classifier(_tiny_base(), 2, weights=None)
+
+
+@pytest.fixture(scope="module")
+def long_named_model() -> keras.Model:
+    """Tiny 3-class classifier whose layers carry EfficientNet's long names (long panel titles)."""
+    keras.utils.set_random_seed(3)
+    inputs = keras.Input((SIZE, SIZE, 3))
+    x = inputs
+    for name in ("block2a_expand_activation", "block4a_expand_activation", "block6a_expand_activation"):
+        x = keras.layers.Conv2D(4, 3, strides=2, padding="same", activation="relu", name=name)(x)
+    return build_classifier(keras.Model(inputs, x, name="long_base"), 3, weights=None)
 
 
 @pytest.fixture(scope="module")
@@ -199,7 +211,8 @@ def test_render_feature_maps_shows_the_layer_activations(softmax_model, images):
 def test_static_figures(softmax_model, images):
     fig = heatmap_grid(softmax_model, images[0], layers=["conv1", None], class_index=1, method=["gradcam", "cam"])
     axes = np.array(fig.axes).reshape(2, 2)
-    assert [ax.get_title() for ax in axes[:, 1]] == ["Grad-CAM\nrelu2 (16x16)", "CAM\nrelu2 (16x16)"]
+    assert [ax.get_title() for ax in axes[:, 1]] == ["relu2 (16x16)", ""]  # layers head the columns
+    assert [ax.get_ylabel() for ax in axes[:, 0]] == ["Grad-CAM", "CAM"]  # methods label the rows
     np.testing.assert_array_equal(axes[0, 0].images[0].get_array(), render_heatmap(softmax_model, images[0], "conv1", 1))
     assert not axes[1, 0].images and "CAM needs the layer" in axes[1, 0].texts[0].get_text()
     assert 'class 1 "class 1"' in fig._suptitle.get_text()
@@ -207,6 +220,25 @@ def test_static_figures(softmax_model, images):
         heatmap_grid(softmax_model, images[0], layers=[None], class_index=3)
     fig2 = plot_feature_maps(softmax_model, images[0], channels=3)
     assert len(fig2.axes) == 2 * 4 and fig2.axes[0].get_title() == "conv1\n32x32x8"
+
+
+@pytest.mark.parametrize("size", [1.2, 2.0, 4.0])
+def test_heatmap_grid_titles_fit_small_panels(long_named_model, images, size):
+    layers = ["block2a_expand_activation", "block4a_expand_activation", "block6a_expand_activation"]
+    names = ["Egyptian cat", "American Staffordshire terrier", "PNEUMONIA"]
+    methods = ["cam", "gradcam++", "layercam"]  # CAM explains why it is not defined at the first two layers
+    fig = heatmap_grid(long_named_model, images[0], layers=layers, class_index=1, method=methods, class_names=names, size=size)
+    assert_titles_fit(fig)
+    renderer = fig.canvas.get_renderer()
+    first_column = fig.axes[:: len(layers)]
+    assert [ax.get_ylabel() for ax in first_column] == ["CAM", "Grad-CAM++", "LayerCAM"]
+    for ax in first_column:  # each method's name sits left of its row
+        label, panel = ax.yaxis.label.get_window_extent(renderer), ax.get_window_extent(renderer)
+        assert 0 <= label.x0 and label.x1 <= panel.x0 and panel.y0 <= label.y0 and label.y1 <= panel.y1
+    messages = [(text.get_window_extent(renderer), ax.get_window_extent(renderer)) for ax in fig.axes for text in ax.texts]
+    assert len(messages) == 2
+    for box, panel in messages:
+        assert panel.x0 <= box.x0 and box.x1 <= panel.x1 and panel.y0 <= box.y0 and box.y1 <= panel.y1
 
 
 # --- explorers, headless ------------------------------------------------------------------------

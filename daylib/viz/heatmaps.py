@@ -11,14 +11,17 @@ Example:
 """
 from __future__ import annotations
 
+import textwrap
 from typing import Callable, Mapping, Sequence, Union
 
 import cv2
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.textpath import text_to_path
 
-__all__ = ["COLORMAPS", "colorize", "overlay", "show_heatmaps"]
+__all__ = ["COLORMAPS", "TITLE_MARGIN", "colorize", "fit_title", "overlay", "show_heatmaps", "title_height"]
 
 COLORMAPS: dict[str, int] = {
     name[len("COLORMAP_"):].lower(): getattr(cv2, name) for name in dir(cv2) if name.startswith("COLORMAP_")
@@ -26,6 +29,9 @@ COLORMAPS: dict[str, int] = {
 """OpenCV colour maps by lower-case name: ``"jet"``, ``"turbo"``, ``"inferno"``, ``"viridis"``..."""
 
 Heatmaps = Union[np.ndarray, Mapping[str, np.ndarray]]
+
+TITLE_MARGIN = 0.3
+"""Inches of a panel's width that ``fig.tight_layout()`` takes for gaps: titles are fitted to the rest."""
 
 
 def colorize(heatmap: np.ndarray, colormap: str = "jet") -> np.ndarray:
@@ -79,6 +85,55 @@ def overlay(image: np.ndarray, heatmap: np.ndarray, alpha: float = 0.4, colormap
     return np.clip(np.round(blended), 0, 255).astype(np.uint8)
 
 
+def fit_title(
+    text: str, width: float, fontsize: float = 9.0, min_fontsize: float = 7.0, max_lines: int = 2
+) -> tuple[str, float]:
+    """A title and a font size with which it fits ``width`` inches: for ``ax.set_title(text, fontsize=size)``.
+
+    Lines are measured in matplotlib's current font. A title that fits stays as it is;
+    otherwise its lines wrap (at spaces, hyphens and after underscores, so a layer name
+    like ``block2a_expand_activation`` breaks between words) and, while that takes more
+    than ``max_lines`` lines, the font shrinks in half points down to ``min_fontsize``.
+
+    Example:
+        >>> fit_title("Grad-CAM++ · PNEUMONIA (1)", width=3.0)
+        ('Grad-CAM++ · PNEUMONIA (1)', 9.0)
+        >>> fit_title("Grad-CAM++ · PNEUMONIA (1)", width=1.0)
+        ('Grad-CAM++ ·\\nPNEUMONIA (1)', 9.0)
+        >>> fit_title("block2a_expand_activation (56x56)", width=0.9, fontsize=8.0)
+        ('block2a_expand_\\nactivation (56x56)', 7.0)
+    """
+    size = float(fontsize)
+    while True:
+        lines = [wrapped for line in text.split("\n") for wrapped in _wrap(line, width * 72.0, size)]
+        if len(lines) <= max_lines or size <= min_fontsize:
+            return "\n".join(lines), size
+        size = max(float(min_fontsize), size - 0.5)
+
+
+def title_height(text: str, fontsize: float) -> float:
+    """Inches a title takes above its panel: its lines and the gap below them.
+
+    Example:
+        >>> round(title_height("Grad-CAM++\\nPNEUMONIA (1)", 9.0), 2)
+        0.4
+    """
+    return (text.count("\n") + 1) * fontsize * 1.2 / 72 + 0.1
+
+
+def _wrap(line: str, points: float, fontsize: float) -> list[str]:
+    """``line`` wrapped at the most characters per line that keeps every line within ``points``."""
+    font = FontProperties(size=fontsize)
+    chars = len(line)
+    while True:
+        # A space after each "_" lets textwrap break there; it is taken out again.
+        lines = [part.replace("_ ", "_") for part in textwrap.wrap(line.replace("_", "_ "), max(chars, 1))] or [""]
+        widest = max(text_to_path.get_text_width_height_descent(part, font, ismath=False)[0] for part in lines)
+        if widest <= points or chars <= 1:
+            return lines
+        chars = min(chars - 1, int(chars * points / widest))
+
+
 def show_heatmaps(
     images: np.ndarray,
     heatmaps: Heatmaps,
@@ -102,7 +157,8 @@ def show_heatmaps(
             a dict or a function ``index -> name``; titles read ``"Egyptian cat (285)"``.
         alpha, colormap: as in :func:`overlay`.
         show_raw: also show each heatmap on its own (colour map, no image).
-        size: inches per panel.
+        size: inches per panel. Titles that do not fit on one line put the method above the
+            class, wrap, and shrink (one font size for the whole figure; see :func:`fit_title`).
 
     Example:
         >>> fig = show_heatmaps(img[None], cam(img[None], [[285, 281]]), classes=[[285, 281]],
@@ -112,27 +168,41 @@ def show_heatmaps(
     batch = batch[None] if batch.ndim == 3 else batch
     panels = _panels(heatmaps, len(batch))
     labels = _class_labels(classes, len(batch), max(p[1].shape[1] for p in panels), class_names)
-    columns = 1 + sum(p[1].shape[1] for p in panels) * (2 if show_raw else 1)
-    fig, axes = plt.subplots(len(batch), columns, figsize=(size * columns, size * len(batch) + 0.4), squeeze=False)
+    width = max(size - TITLE_MARGIN, size / 2)
+    rows = []
     for row, image in enumerate(batch):
-        axes[row, 0].imshow(_as_rgb(image).astype(np.uint8))
-        axes[row, 0].set_title("image", fontsize=9)
-        column = 1
+        cells = [(_as_rgb(image).astype(np.uint8), ["image"])]
         for method, maps in panels:
             for k in range(maps.shape[1]):
-                title = " · ".join(part for part in (method, labels[row][k]) if part)
-                axes[row, column].imshow(overlay(image, maps[row, k], alpha=alpha, colormap=colormap))
-                axes[row, column].set_title(title, fontsize=9)
-                column += 1
+                parts = [part for part in (method, labels[row][k]) if part]
+                cells.append((overlay(image, maps[row, k], alpha=alpha, colormap=colormap), parts))
                 if show_raw:
-                    axes[row, column].imshow(colorize(maps[row, k], colormap))
-                    axes[row, column].set_title(f"{title} (heatmap)".strip(), fontsize=9)
-                    column += 1
+                    raw = [*parts[:-1], f"{parts[-1]} (heatmap)"] if parts else ["(heatmap)"]
+                    cells.append((colorize(maps[row, k], colormap), raw))
+        rows.append(cells)
+    fontsize = min(_panel_title(parts, width)[1] for cells in rows for _, parts in cells)  # one size for all
+    rows = [[(picture, _panel_title(parts, width, fontsize)) for picture, parts in cells] for cells in rows]
+    heights = [size + max(title_height(*title) for _, title in cells) for cells in rows]
+    fig, axes = plt.subplots(
+        len(rows), len(rows[0]), figsize=(size * len(rows[0]), sum(heights)), squeeze=False,
+        gridspec_kw={"height_ratios": heights},
+    )
+    for row, cells in enumerate(rows):
+        for ax, (picture, (title, fontsize)) in zip(axes[row], cells):
+            ax.imshow(picture)
+            ax.set_title(title, fontsize=fontsize)
     for ax in axes.flat:
         ax.axis("off")
     fig.tight_layout()
+    fig.tight_layout()  # again: the first pass resizes fixed-aspect images, which moves their titles
     plt.close(fig)  # returned, not also drawn by the inline backend: shows once in a notebook
     return fig
+
+
+def _panel_title(parts: Sequence[str], width: float, fontsize: float = 9.0) -> tuple[str, float]:
+    """``"method · class"`` on one line where it fits ``width`` inches, else method above class."""
+    title = fit_title(" · ".join(parts), width, fontsize)
+    return title if "\n" not in title[0] else fit_title("\n".join(parts), width, fontsize)
 
 
 def _colormap_code(name: str) -> int:

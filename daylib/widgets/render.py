@@ -29,7 +29,7 @@ from matplotlib.figure import Figure
 
 from daylib.cam import METHODS, BaseCAM, split_model
 from daylib.models.layers import LayerRef, conv_layers, find_layer, iter_layers
-from daylib.viz.heatmaps import colorize, overlay
+from daylib.viz.heatmaps import TITLE_MARGIN, colorize, fit_title, overlay, title_height
 
 __all__ = [
     "METHOD_LABELS", "MAX_CHANNELS", "FeatureMaps", "HeatmapRenderer", "as_image_batch", "default_class_names",
@@ -44,6 +44,9 @@ METHOD_LABELS: dict[str, str] = {
 
 MAX_CHANNELS = 64
 """Most feature-map channels drawn at once (more would be too small to see)."""
+
+ROW_LABEL_WIDTH = 0.3
+"""Inches added to the left of :func:`heatmap_grid` for the method names that label its rows."""
 
 MAX_CACHED_HEATMAPS = 512
 """Heatmaps a :class:`HeatmapRenderer` keeps (about 200 kB each at 224 px); the oldest go first."""
@@ -413,6 +416,9 @@ def heatmap_grid(
 
     The explorer's picture for a page read without a kernel (GitHub, nbviewer). A panel
     where a method is not defined (CAM away from the last conv layer) says why instead.
+    Laid out as a table: method names label the rows, layer names (and map sizes) head the
+    columns, the class explained is the figure's title; long names wrap and their font
+    shrinks a little so they fit small panels (see :func:`daylib.viz.heatmaps.fit_title`).
 
     Args:
         layers: layers to show; default :func:`stage_layers` (at most five, evenly spaced, the last included).
@@ -429,23 +435,51 @@ def heatmap_grid(
     if class_index is None:
         class_index = int(np.argmax(probabilities))
     names = default_class_names(len(probabilities), class_names)
-    fig, axes = _figure(len(methods), len(paths), figsize=(size * len(paths), size * len(methods) + 0.6))
-    for row, name in enumerate(methods):
-        for column, path in enumerate(paths):
-            ax = axes[row, column]
-            ax.axis("off")
-            try:
-                renderer.cam(name, path)
-            except ValueError as error:
-                ax.text(0.5, 0.5, textwrap.fill(textwrap.shorten(str(error), 110), 30), ha="center", va="center", fontsize=7)
-            else:
-                ax.imshow(renderer.overlay(0, path, class_index, name, alpha))
-            shape = find_layer(model, path)[1].output.shape
-            ax.set_title(f"{METHOD_LABELS[name]}\n{path.split('/')[-1]} ({shape[1]}x{shape[2]})", fontsize=8)
+    pictures = [[_overlay_or_why(renderer, name, path, class_index, alpha) for path in paths] for name in methods]
+    width = max(size - TITLE_MARGIN, size / 2)
+    headers = [_layer_header(model, path) for path in paths]
+    fontsize = min(fit_title(header, width, 8.0)[1] for header in headers)  # one size for all columns
+    headers = [fit_title(header, width, fontsize)[0] for header in headers]
     title = f"Explaining class {class_index} \"{names[class_index]}\" (p = {probabilities[class_index]:.2f})"
-    fig.suptitle(title, fontsize=10)
+    title, title_size = fit_title(title, size * len(paths) - TITLE_MARGIN, 10.0)
+    height = size * len(methods) + max(title_height(header, fontsize) for header in headers)
+    fig, axes = _figure(
+        len(methods), len(paths), figsize=(size * len(paths) + ROW_LABEL_WIDTH, height + title_height(title, title_size))
+    )
+    lines = int(width * 72 / (7.0 * 1.2))  # lines of 7 pt text a square panel holds
+    for row, name in enumerate(methods):
+        label, label_size = fit_title(METHOD_LABELS[name], width, 9.0, max_lines=1)
+        axes[row, 0].set_ylabel(label, fontsize=label_size)
+        for ax, picture in zip(axes[row], pictures[row]):
+            ax.set(xticks=[], yticks=[], frame_on=False)  # no axis lines, but room for the row's label
+            if isinstance(picture, str):
+                message, message_size = fit_title(picture, width, 7.0, min_fontsize=5.5, max_lines=lines)
+                ax.text(0.5, 0.5, message, fontsize=message_size, ha="center", va="center", in_layout=False)
+            else:
+                ax.imshow(picture)
+    for ax, header in zip(axes[0], headers):
+        ax.set_title(header, fontsize=fontsize)
+    fig.suptitle(title, fontsize=title_size)
     fig.tight_layout()
+    fig.tight_layout()  # again: the first pass resizes fixed-aspect images, which moves their titles
     return fig
+
+
+def _overlay_or_why(
+    renderer: HeatmapRenderer, method: str, path: str, class_index: int, alpha: float
+) -> Union[np.ndarray, str]:
+    """The overlay of one grid panel, or why the method is not defined at this layer."""
+    try:
+        renderer.cam(method, path)
+    except ValueError as error:
+        return textwrap.shorten(str(error), 110)
+    return renderer.overlay(0, path, class_index, method, alpha)
+
+
+def _layer_header(model: keras.Model, path: str) -> str:
+    """A column header: the layer's own name and its map size, e.g. ``"top_activation (7x7)"``."""
+    shape = find_layer(model, path)[1].output.shape
+    return f"{path.split('/')[-1]} ({shape[1]}x{shape[2]})"
 
 
 class FeatureMaps:
