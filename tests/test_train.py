@@ -11,6 +11,7 @@ import pytest
 import tensorflow as tf
 
 from _helpers_train import tiny_base
+from daylib import config
 from daylib.data.phantom import make_phantom
 from daylib.evaluate import evaluate_model
 from daylib.training.runs import ResumableEarlyStopping, Run
@@ -167,6 +168,26 @@ def test_interrupted_run_resumes_where_it_stopped(data, tmp_path):
     assert history.epoch == [0, 1, 2] and history.fine_tune_epoch == 1
     assert history.history["loss"][1] == logged[0]["loss"]
     assert json.loads((tmp_path / "fine_tune" / "run.json").read_text())["status"] == "finished"
+
+
+def test_interrupted_cached_head_resumes_where_it_stopped(data, tmp_path):
+    train, val = data
+    settings = dict(epochs=3, cached=True, learning_rate=0.05, patience=None, verbose=0)
+    with pytest.raises(KeyboardInterrupt):
+        train_head(make_model, train, val, callbacks=[InterruptAfter(0)], run_dir=tmp_path, **settings)
+    logged = json.loads((tmp_path / "head" / "history.json").read_text())
+    starts = EpochStarts()
+    resumed = train_head(make_model, train, val, callbacks=[starts], run_dir=tmp_path, **settings)
+    assert starts.epochs == [1, 2]  # the head's epoch 0 is not trained again
+    assert resumed.epoch == [0, 1, 2] and resumed.history["loss"][0] == logged[0]["loss"]
+
+    whole = train_head(make_model, train, val, run_dir=tmp_path / "whole", **settings)
+    config.seed_everything(0)
+    untrained = make_model().predict(val[0], verbose=0)  # the factory's model before training
+    trained = whole.model.predict(val[0], verbose=0)
+    # Keras restores weights and optimizer state, not the random state of the shuffling: close, maybe not equal.
+    gap = np.abs(resumed.model.predict(val[0], verbose=0) - trained).max()
+    assert gap < 0.05 * np.abs(trained - untrained).max()
 
 
 def test_run_folder_keeps_a_phase_only_for_the_same_unfinished_call(tmp_path):
