@@ -73,5 +73,6 @@ def main() -> None:
     for n in args.n:
         _compare(n, args)
 
+
 if __name__ == "__main__":
     main()
