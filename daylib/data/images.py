@@ -14,8 +14,9 @@ Example:
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
-from typing import Union
+from typing import Optional, Sequence, Union
 
 import cv2
 import numpy as np
@@ -149,21 +150,103 @@ def _to_uint8(array: np.ndarray, source: str) -> np.ndarray:
     raise ImageError(f"{source} has dtype {array.dtype}; expected uint8, uint16 or float.")
 
 
-def to_rgb_batch(images: np.ndarray) -> np.ndarray:
-    """A batch of films as the models take it: ``(n, H, W, 3)`` float32 with values 0-255.
+class ImageRangeWarning(UserWarning):
+    """A batch whose values look scaled to [0, 1], given to a model that takes RGB 0-255."""
 
-    Accepts grayscale ``(n, H, W)`` or ``(n, H, W, 1)`` (repeated into three channels, as
-    the phantom X-rays and most radiographs are) or ``(n, H, W, 3)``.
+
+InputShape = Optional[Sequence[Optional[int]]]
+
+
+def to_rgb_batch(
+    images: Union[np.ndarray, Sequence[np.ndarray]],
+    *,
+    input_shape: InputShape = None,
+    single: bool = False,
+    role: str = "images",
+) -> np.ndarray:
+    """**The** image-batch check: a batch as the course's models take it, ``(n, H, W, 3)`` float32, 0-255.
+
+    Every module that hands images to a model calls this (training, evaluation, heatmaps,
+    widgets, tf.data from arrays), so one set of rules holds everywhere:
+
+    - shape: a batch ``(n, H, W)``, ``(n, H, W, 1)`` (grayscale, repeated into three
+      channels, as radiographs are) or ``(n, H, W, 3)``; with ``single=True`` also one image
+      ``(H, W[, 1|3])`` or a list of equal-sized images. At least one image.
+    - size: with ``input_shape`` (the model's, without the batch axis) the height and width
+      must match where the model fixes them.
+    - values: finite (the error names the first image with NaN or inf) and within 0-255.
+      A batch whose largest value is above 0 but at most 1.0 looks scaled to [0, 1]:
+      it is accepted with an :class:`ImageRangeWarning`, since a model that takes 0-255
+      sees it as an almost black image.
+
+    Raises:
+        ImageError: any rule above broken; the message names the problem and the fix.
 
     Example:
         >>> to_rgb_batch(np.zeros((2, 8, 8), np.uint8)).shape
         (2, 8, 8, 3)
+        >>> to_rgb_batch(np.zeros((8, 8, 3)), single=True, input_shape=(8, 8, 3)).shape
+        (1, 8, 8, 3)
     """
-    images = np.asarray(images)
-    if images.ndim == 3:
-        images = images[..., None]
-    if images.ndim != 4 or images.shape[-1] not in (1, 3):
-        raise ImageError(f"images have shape {images.shape}; expected a batch (n, H, W), (n, H, W, 1) or (n, H, W, 3).")
-    if images.shape[-1] == 1:
-        images = np.repeat(images, 3, axis=-1)
-    return images.astype(np.float32)
+    what = role[:1].upper() + role[1:]
+    if isinstance(images, (list, tuple)):
+        shapes = {np.shape(image) for image in images}
+        if len(shapes) > 1:
+            raise ImageError(f"{what} differ in shape ({sorted(shapes)[:3]}): resize them to one size first, "
+                             "e.g. with daylib.data.images.resize(image, size).")
+        images = np.stack(images) if images else np.zeros((0, 0, 0, 3))
+    array = np.asarray(images)
+    if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
+        raise ImageError(f"{what} have dtype {array.dtype}; expected numbers (uint8 or float, 0-255).")
+    if single and (array.ndim == 2 or (array.ndim == 3 and array.shape[-1] in (1, 3))):
+        array = array[None]
+    if array.ndim == 3:
+        array = array[..., None]
+    if array.ndim != 4 or array.shape[-1] not in (1, 3):
+        one = " or one image (H, W, 3)" if single else ""
+        raise ImageError(
+            f"{what} have shape {np.shape(images)}; expected a batch (n, H, W, 3) RGB or (n, H, W) grayscale{one}. "
+            "Stack single images with np.stack([...])."
+        )
+    if len(array) == 0:
+        raise ImageError(f"{what} are an empty batch (0 images): pass at least one image.")
+    if input_shape is not None:
+        _check_size(array, tuple(input_shape), what)
+    batch = array.astype(np.float32)
+    _check_values(batch, what)
+    if batch.shape[-1] == 1:
+        batch = np.repeat(batch, 3, axis=-1)
+    return batch
+
+
+def _check_size(array: np.ndarray, input_shape: tuple, what: str) -> None:
+    height, width = input_shape[:2]
+    if (height is not None and array.shape[1] != height) or (width is not None and array.shape[2] != width):
+        raise ImageError(
+            f"{what} are {array.shape[1]}x{array.shape[2]} but the model expects {height}x{width}: "
+            "resize them first, e.g. with daylib.data.images.resize(image, size)."
+        )
+
+
+def _check_values(batch: np.ndarray, what: str) -> None:
+    finite = np.isfinite(batch.reshape(len(batch), -1)).all(axis=1)
+    if not finite.all():
+        first = int(np.argmin(finite))
+        raise ImageError(
+            f"{what} contain NaN or infinite values ({int((~finite).sum())} image(s), the first is index {first}): "
+            "clean or drop those images first."
+        )
+    low, high = float(batch.min()), float(batch.max())
+    if low < 0.0 or high > 255.0:
+        raise ImageError(
+            f"{what} have values in [{low:.4g}, {high:.4g}]; the course's models take RGB 0-255 and do their own "
+            "preprocessing. Pass raw pixels (not preprocess_input output); 16-bit films go through "
+            "daylib.data.images.load_image, which scales them to 0-255."
+        )
+    if 0.0 < high <= 1.0:
+        warnings.warn(
+            f"{what} have values in [{low:.3g}, {high:.3g}]: they look scaled to [0, 1], but the course's models "
+            "take RGB 0-255 (daylib.data.images), so they would see an almost black image. Multiply by 255.",
+            ImageRangeWarning,
+            stacklevel=3,
+        )

@@ -23,7 +23,7 @@ import keras
 
 from daylib.models.backbones import backbone as build_backbone
 from daylib.models.backbones import get_spec
-from daylib.models.layers import conv_layers, iter_layers
+from daylib.models.layers import base_model, conv_layers, iter_layers
 
 __all__ = ["build_classifier", "base_model", "freeze", "unfreeze", "conv_layers", "trainable_layer_names"]
 
@@ -86,26 +86,6 @@ def build_classifier(
     units, activation = (1, "sigmoid") if num_classes == 2 else (num_classes, "softmax")
     outputs = keras.layers.Dense(units, activation=activation, name="predictions")(x)
     return keras.Model(inputs, outputs, name=name or f"{base.name}_classifier")
-
-
-def base_model(model: keras.Model) -> keras.Model:
-    """Return the nested pretrained base of a transfer model (the largest nested model).
-
-    Raises:
-        ValueError: the model has no nested base (it was not built by :func:`build_classifier`
-            or the usual ``x = base(inputs)`` pattern).
-
-    Example:
-        >>> base_model(model).name
-        'efficientnet_lite0'
-    """
-    nested = [layer for layer in model.layers if isinstance(layer, keras.Model)]
-    if not nested:
-        raise ValueError(
-            f"Model {model.name!r} has no nested base model to freeze or unfreeze. Build it with "
-            "daylib.models.build_classifier, or as x = base(inputs, training=False)."
-        )
-    return max(nested, key=lambda m: len(m.layers))
 
 
 def freeze(model: keras.Model) -> keras.Model:

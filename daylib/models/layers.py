@@ -5,6 +5,11 @@ or ``x = base(inputs)``), so the conv layers a reader wants to look at are not
 in ``model.layers``. These helpers walk into nested models and name each layer
 by its path, e.g. ``"efficientnet_lite0/top_activation"``.
 
+The rules about a model's structure live here, each once: listing and finding layers,
+the layers worth showing (:func:`feature_layers`, :func:`stage_layers`), the nested base
+(:func:`base_model`), and the head that :func:`daylib.models.build_classifier` creates and
+training reads (:data:`HEAD_LAYERS`, :func:`head_layers`, :func:`augmentation_layers`).
+
 Example:
     >>> from daylib.models.layers import conv_layers
     >>> names = conv_layers(model)        # early to late, nested bases included
@@ -12,11 +17,35 @@ Example:
 """
 from __future__ import annotations
 
-from typing import Iterator, Union
+from typing import Iterable, Iterator, Union
 
 import keras
 
+__all__ = [
+    "LayerRef", "HEAD_LAYERS", "iter_layers", "is_4d", "conv_layers", "find_layer", "short_list",
+    "feature_layers", "stage_layers", "base_model", "head_layers", "augmentation_layers",
+]
+
 LayerRef = Union[str, int, None]
+
+HEAD_LAYERS = ("avg_pool", "head_dropout", "predictions")
+"""The head :func:`daylib.models.build_classifier` puts on a base, by layer name, in order:
+global average pooling, dropout, the dense classifier. Cached phase-1 training relies on it."""
+
+BLOCK_STEPS = (
+    keras.layers.BatchNormalization, keras.layers.LayerNormalization,
+    keras.layers.ReLU, keras.layers.Activation, keras.layers.LeakyReLU, keras.layers.PReLU, keras.layers.ELU,
+    keras.layers.Add, keras.layers.Subtract, keras.layers.Concatenate, keras.layers.Multiply,
+    keras.layers.Average, keras.layers.Maximum, keras.layers.Minimum,
+)
+"""Layers that finish what the layer before them started: normalisation, activation, merging."""
+
+SHAPE_UTILITIES = (
+    keras.layers.ZeroPadding2D, keras.layers.Cropping2D, keras.layers.Rescaling, keras.layers.Normalization,
+    keras.layers.Dropout, keras.layers.SpatialDropout2D, keras.layers.GaussianNoise, keras.layers.Identity,
+)
+"""4-D layers that only pad, crop, scale or (in training) perturb their input: no features of their own."""
+
 
 
 def iter_layers(model: keras.Model, prefix: str = "") -> Iterator[tuple[str, keras.layers.Layer]]:
@@ -37,7 +66,12 @@ def iter_layers(model: keras.Model, prefix: str = "") -> Iterator[tuple[str, ker
 
 
 def is_4d(layer: keras.layers.Layer) -> bool:
-    """True when the layer outputs a feature map ``(batch, H, W, C)``."""
+    """True when the layer outputs a feature map ``(batch, H, W, C)``.
+
+    Example:
+        >>> is_4d(keras.layers.Conv2D(8, 3))    # never called: no output yet
+        False
+    """
     if isinstance(layer, keras.Model) or isinstance(layer, keras.layers.InputLayer):
         return False
     try:
@@ -95,10 +129,147 @@ def find_layer(model: keras.Model, ref: LayerRef) -> tuple[str, keras.layers.Lay
         return matches[0], layers[matches[0]]
     if len(matches) > 1:
         raise ValueError(f"Layer name {ref!r} is ambiguous; use one of the full paths {matches}.")
-    shown = candidates if len(candidates) <= 40 else candidates[:10] + ["..."] + candidates[-25:]
-    raise ValueError(f"No layer named {ref!r} in model {model.name!r}. Layers with 4-D outputs: {', '.join(shown)}")
+    raise ValueError(f"No layer named {ref!r} in model {model.name!r}. Layers with 4-D outputs: {short_list(candidates)}")
+
+
+def short_list(names: list[str]) -> str:
+    """A list of layer paths for an error message: all of them, or the first 10 and last 25.
+
+    Example:
+        >>> short_list(["a", "b"])
+        'a, b'
+    """
+    shown = names if len(names) <= 40 else names[:10] + ["..."] + names[-25:]
+    return ", ".join(shown)
 
 
 def _spatial_size(layer: keras.layers.Layer) -> int:
     height, width = layer.output.shape[1:3]
     return (height or 2) * (width or 2)  # unknown (None) sizes count as spatial
+
+
+def feature_layers(model: keras.Model) -> list[str]:
+    """Paths of the layers worth looking at, early to late: where a block hands its features on.
+
+    Of all layers with a 4-D output (:func:`daylib.models.layers.conv_layers`) a layer is
+    left out when it is an unfinished step, i.e. every layer that reads it normalises,
+    activates or merges it (a linear conv before its BatchNormalization, that BatchNormalization
+    before its ReLU, the last BN of a residual branch before its Add), or when it only pads,
+    crops, rescales or drops out. What stays are activations, pooling layers, residual
+    adds, and the linear outputs of blocks without a shortcut (e.g. ``block1a_project_bn``).
+    The last 4-D layer, the usual Grad-CAM layer, is always included.
+
+    Example:
+        >>> layers = feature_layers(efficientnet_lite0())
+        >>> layers[0], layers[-1], len(layers)
+        ('stem_activation', 'top_activation', 49)
+    """
+    layers = dict(iter_layers(model))
+    readers = _readers(layers.values())
+    every = conv_layers(model)
+    kept = []
+    for path in every:
+        layer = layers[path]
+        unfinished = bool(readers[id(layer)]) and all(isinstance(reader, BLOCK_STEPS) for reader in readers[id(layer)])
+        if path == every[-1] or not (unfinished or isinstance(layer, SHAPE_UTILITIES)):
+            kept.append(path)
+    return kept
+
+
+def _readers(layers: Iterable[keras.layers.Layer]) -> dict[int, list[keras.layers.Layer]]:
+    """For each layer (by id), the layers of the same (nested) model that read its output."""
+    layers = list(layers)
+    producers = {}
+    for layer in layers:
+        for tensor in _node_tensors(layer, "output"):
+            producers[id(tensor)] = layer
+    readers: dict[int, list[keras.layers.Layer]] = {id(layer): [] for layer in layers}
+    for layer in layers:
+        for tensor in _node_tensors(layer, "input"):
+            if id(tensor) in producers:
+                readers[id(producers[id(tensor)])].append(layer)
+    return readers
+
+
+def _node_tensors(layer: keras.layers.Layer, which: str) -> list:
+    """The input or output tensors of a layer's first call (none for a layer never called)."""
+    try:
+        return keras.tree.flatten(getattr(layer, which))
+    except (AttributeError, ValueError):
+        return []
+
+
+def stage_layers(model: keras.Model) -> list[str]:
+    """The last feature layer at each spatial resolution, early to late: one per stage of the network.
+
+    A good default for static figures: each step halves the resolution and sees a larger
+    part of the image (edges, textures, parts, objects).
+
+    Example:
+        >>> stage_layers(efficientnet_lite0())
+        ['block2a_expand_activation', 'block3a_expand_activation', 'block4a_expand_activation',
+         'block6a_expand_activation', 'top_activation']
+    """
+    layers = dict(iter_layers(model))
+    paths = feature_layers(model)
+    sizes = [tuple(layers[path].output.shape[1:3]) for path in paths]
+    return [path for path, size, after in zip(paths, sizes, sizes[1:] + [None]) if size != after]
+
+
+def base_model(model: keras.Model) -> keras.Model:
+    """Return the nested pretrained base of a transfer model (the largest nested model).
+
+    Raises:
+        ValueError: the model has no nested base (it was not built by :func:`build_classifier`
+            or the usual ``x = base(inputs)`` pattern).
+
+    Example:
+        >>> base_model(model).name
+        'efficientnet_lite0'
+    """
+    base = _largest_nested(model)
+    if base is None:
+        raise ValueError(
+            f"Model {model.name!r} has no nested base model to freeze or unfreeze. Build it with "
+            "daylib.models.build_classifier, or as x = base(inputs, training=False)."
+        )
+    return base
+
+
+def _largest_nested(model: keras.Model):
+    nested = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    return max(nested, key=lambda m: len(m.layers)) if nested else None
+
+
+def head_layers(model: keras.Model) -> tuple[keras.layers.Layer, keras.layers.Layer, keras.layers.Layer]:
+    """The ``avg_pool``, ``head_dropout`` and ``predictions`` layers of a :func:`build_classifier` model.
+
+    Raises:
+        ValueError: the model lacks one of them (the message says to train with ``cached=False``).
+
+    Example:
+        >>> pool, dropout, dense = head_layers(model)
+    """
+    names = [layer.name for layer in model.layers]
+    missing = [name for name in HEAD_LAYERS if name not in names]
+    if missing:
+        raise ValueError(
+            f"Model {model.name!r} has no {missing} layer(s): cached features need the head of "
+            "daylib.models.build_classifier (avg_pool -> head_dropout -> predictions). "
+            "Train this model with cached=False."
+        )
+    return tuple(model.get_layer(name) for name in HEAD_LAYERS)
+
+
+def augmentation_layers(model: keras.Model) -> list[str]:
+    """Names of the layers between the input and the base (augmentation, active in training only).
+
+    Example:
+        >>> augmentation_layers(build_classifier(base, 2, augmentation=augmentation()))
+        ['augmentation']
+    """
+    base = _largest_nested(model)
+    return [
+        layer.name for layer in model.layers
+        if layer is not base and layer.name not in HEAD_LAYERS and not isinstance(layer, keras.layers.InputLayer)
+    ]

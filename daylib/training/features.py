@@ -27,44 +27,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from daylib.models.layers import iter_layers
+from daylib.models.layers import HEAD_LAYERS, augmentation_layers, head_layers
 from daylib.training.data import Data, as_inputs
 
 __all__ = [
     "HEAD_LAYERS", "feature_extractor", "FeatureExtractor", "extract_features", "head_model", "put_head_back",
     "augmentation_layers",
 ]
-
-HEAD_LAYERS = ("avg_pool", "head_dropout", "predictions")
-
-
-def _head_layers(model: keras.Model) -> tuple[keras.layers.Layer, keras.layers.Layer, keras.layers.Layer]:
-    names = [layer.name for layer in model.layers]
-    missing = [name for name in HEAD_LAYERS if name not in names]
-    if missing:
-        raise ValueError(
-            f"Model {model.name!r} has no {missing} layer(s): cached features need the head of "
-            "daylib.models.build_classifier (avg_pool -> head_dropout -> predictions). "
-            "Train this model with cached=False."
-        )
-    return tuple(model.get_layer(name) for name in HEAD_LAYERS)
-
-
-def augmentation_layers(model: keras.Model) -> list[str]:
-    """Names of the layers between the input and the base (augmentation, active in training only).
-
-    Example:
-        >>> augmentation_layers(build_classifier(base, 2, augmentation=augmentation()))
-        ['augmentation']
-    """
-    skip = set(HEAD_LAYERS)
-    nested = [layer for layer in model.layers if isinstance(layer, keras.Model)]
-    base = max(nested, key=lambda m: len(m.layers)) if nested else None
-    return [
-        layer.name for layer in model.layers
-        if layer is not base and layer.name not in skip and not isinstance(layer, keras.layers.InputLayer)
-    ]
-
 
 def feature_extractor(model: keras.Model) -> keras.Model:
     """The part of a transfer model up to its pooled features (input -> ... -> ``avg_pool``).
@@ -75,7 +44,7 @@ def feature_extractor(model: keras.Model) -> keras.Model:
         >>> feature_extractor(model).output_shape
         (None, 1280)
     """
-    avg_pool = _head_layers(model)[0]
+    avg_pool = head_layers(model)[0]
     return keras.Model(model.input, avg_pool.output, name=f"{model.name}_features")
 
 
@@ -199,7 +168,7 @@ def head_model(model: keras.Model) -> keras.Model:
         >>> head_model(model).input_shape
         (None, 1280)
     """
-    _, dropout, predictions = _head_layers(model)
+    _, dropout, predictions = head_layers(model)
     inputs = keras.Input(shape=(predictions.kernel.shape[0],), name="pooled_features")
     x = keras.layers.Dropout(dropout.rate, name="head_dropout")(inputs)
     outputs = keras.layers.Dense(predictions.units, activation=predictions.activation, name="predictions")(x)
@@ -215,7 +184,7 @@ def put_head_back(head: keras.Model, model: keras.Model) -> keras.Model:
         >>> put_head_back(head, model).get_layer("predictions").get_weights()[1].shape
         (1,)
     """
-    predictions = _head_layers(model)[2]
+    predictions = head_layers(model)[2]
     trained = head.get_layer("predictions").get_weights()
     if [w.shape for w in trained] != [tuple(w.shape) for w in predictions.weights]:
         raise ValueError(

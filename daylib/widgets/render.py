@@ -28,7 +28,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from daylib.cam import METHODS, BaseCAM, split_model
-from daylib.models.layers import LayerRef, conv_layers, find_layer, iter_layers
+from daylib.models.layers import LayerRef, conv_layers, feature_layers, find_layer, iter_layers, stage_layers
 from daylib.viz.heatmaps import TITLE_MARGIN, colorize, fit_title, overlay, title_height
 
 __all__ = [
@@ -51,20 +51,6 @@ ROW_LABEL_WIDTH = 0.3
 MAX_CACHED_HEATMAPS = 512
 """Heatmaps a :class:`HeatmapRenderer` keeps (about 200 kB each at 224 px); the oldest go first."""
 
-BLOCK_STEPS = (
-    keras.layers.BatchNormalization, keras.layers.LayerNormalization,
-    keras.layers.ReLU, keras.layers.Activation, keras.layers.LeakyReLU, keras.layers.PReLU, keras.layers.ELU,
-    keras.layers.Add, keras.layers.Subtract, keras.layers.Concatenate, keras.layers.Multiply,
-    keras.layers.Average, keras.layers.Maximum, keras.layers.Minimum,
-)
-"""Layers that finish what the layer before them started: normalisation, activation, merging."""
-
-SHAPE_UTILITIES = (
-    keras.layers.ZeroPadding2D, keras.layers.Cropping2D, keras.layers.Rescaling, keras.layers.Normalization,
-    keras.layers.Dropout, keras.layers.SpatialDropout2D, keras.layers.GaussianNoise, keras.layers.Identity,
-)
-"""4-D layers that only pad, crop, scale or (in training) perturb their input: no features of their own."""
-
 Channels = Union[int, Sequence[int], range]
 
 
@@ -84,74 +70,6 @@ def method_key(method: str) -> str:
     if key not in METHOD_LABELS:
         raise ValueError(f"Unknown heatmap method {method!r}; choose one of: {', '.join(METHOD_LABELS)}.")
     return key
-
-
-def feature_layers(model: keras.Model) -> list[str]:
-    """Paths of the layers worth looking at, early to late: where a block hands its features on.
-
-    Of all layers with a 4-D output (:func:`daylib.models.layers.conv_layers`) a layer is
-    left out when it is an unfinished step, i.e. every layer that reads it normalises,
-    activates or merges it (a linear conv before its BatchNormalization, that BatchNormalization
-    before its ReLU, the last BN of a residual branch before its Add), or when it only pads,
-    crops, rescales or drops out. What stays are activations, pooling layers, residual
-    adds, and the linear outputs of blocks without a shortcut (e.g. ``block1a_project_bn``).
-    The last 4-D layer, the usual Grad-CAM layer, is always included.
-
-    Example:
-        >>> layers = feature_layers(efficientnet_lite0())
-        >>> layers[0], layers[-1], len(layers)
-        ('stem_activation', 'top_activation', 49)
-    """
-    layers = dict(iter_layers(model))
-    readers = _readers(layers.values())
-    every = conv_layers(model)
-    kept = []
-    for path in every:
-        layer = layers[path]
-        unfinished = bool(readers[id(layer)]) and all(isinstance(reader, BLOCK_STEPS) for reader in readers[id(layer)])
-        if path == every[-1] or not (unfinished or isinstance(layer, SHAPE_UTILITIES)):
-            kept.append(path)
-    return kept
-
-
-def _readers(layers: Iterable[keras.layers.Layer]) -> dict[int, list[keras.layers.Layer]]:
-    """For each layer (by id), the layers of the same (nested) model that read its output."""
-    layers = list(layers)
-    producers = {}
-    for layer in layers:
-        for tensor in _node_tensors(layer, "output"):
-            producers[id(tensor)] = layer
-    readers: dict[int, list[keras.layers.Layer]] = {id(layer): [] for layer in layers}
-    for layer in layers:
-        for tensor in _node_tensors(layer, "input"):
-            if id(tensor) in producers:
-                readers[id(producers[id(tensor)])].append(layer)
-    return readers
-
-
-def _node_tensors(layer: keras.layers.Layer, which: str) -> list:
-    """The input or output tensors of a layer's first call (none for a layer never called)."""
-    try:
-        return keras.tree.flatten(getattr(layer, which))
-    except (AttributeError, ValueError):
-        return []
-
-
-def stage_layers(model: keras.Model) -> list[str]:
-    """The last feature layer at each spatial resolution, early to late: one per stage of the network.
-
-    A good default for static figures: each step halves the resolution and sees a larger
-    part of the image (edges, textures, parts, objects).
-
-    Example:
-        >>> stage_layers(efficientnet_lite0())
-        ['block2a_expand_activation', 'block3a_expand_activation', 'block4a_expand_activation',
-         'block6a_expand_activation', 'top_activation']
-    """
-    layers = dict(iter_layers(model))
-    paths = feature_layers(model)
-    sizes = [tuple(layers[path].output.shape[1:3]) for path in paths]
-    return [path for path, size, after in zip(paths, sizes, sizes[1:] + [None]) if size != after]
 
 
 def spaced(items: Sequence[str], count: int) -> list[str]:
