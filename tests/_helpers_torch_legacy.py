@@ -52,8 +52,17 @@ TORCH_MODULES = {"_rebuild_tensor_v2": "torch._utils", **{cls.__name__: "torch" 
 
 @dataclass(frozen=True)
 class Storage:
+    """A storage's bytes; ``numel`` and ``pid`` override what the file declares (to write broken files)."""
+
     key: str
     data: np.ndarray
+    numel: int | None = None
+    pid: tuple | None = None
+
+    @property
+    def declared_numel(self) -> int:
+        """The element count written in the persistent id and in the storage header."""
+        return self.data.size if self.numel is None else self.numel
 
 
 @dataclass(frozen=True)
@@ -73,7 +82,9 @@ class Tensor:
 class _Pickler(pickle.Pickler):
     def persistent_id(self, obj: Any):
         if isinstance(obj, Storage):
-            return ("storage", STORAGE_CLASSES[obj.data.dtype], obj.key, "cpu", obj.data.size, None)
+            if obj.pid is not None:
+                return obj.pid
+            return ("storage", STORAGE_CLASSES[obj.data.dtype], obj.key, "cpu", obj.declared_numel, None)
         return None
 
 
@@ -93,15 +104,21 @@ def header_bytes(sys_info: Any = SYS_INFO) -> bytes:
     return b"".join(pickle.dumps(obj, protocol=2) for obj in (MAGIC_NUMBER, PROTOCOL_VERSION, sys_info))
 
 
-def legacy_bytes(state: dict[str, Tensor], sys_info: Any = SYS_INFO) -> bytes:
-    """The bytes of a legacy ``torch.save(state)`` file."""
+def legacy_bytes(state: dict[str, Tensor], sys_info: Any = SYS_INFO, keys: Any = None) -> bytes:
+    """The bytes of a legacy ``torch.save(state)`` file; ``keys`` overrides the pickled storage key list."""
     storages = {t.storage.key: t.storage for t in state.values() if isinstance(t, Tensor)}
     parts = [header_bytes(sys_info), torch_pickle(collections.OrderedDict(state))]
-    parts.append(pickle.dumps(list(storages), protocol=2))
+    parts.append(pickle.dumps(list(storages) if keys is None else keys, protocol=2))
     for storage in storages.values():
-        parts.append(np.int64(storage.data.size).astype("<i8").tobytes())
+        parts.append(np.int64(storage.declared_numel).astype("<i8").tobytes())
         parts.append(storage.data.astype(storage.data.dtype.newbyteorder("<")).tobytes())
     return b"".join(parts)
+
+
+def binunicode(text: str) -> bytes:
+    """The pickle opcode ``BINUNICODE`` pushing ``text``, to hand-write pickles."""
+    data = text.encode()
+    return b"X" + len(data).to_bytes(4, "little") + data
 
 
 def write_legacy(path: Path, state: dict[str, Tensor]) -> Path:
