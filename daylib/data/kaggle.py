@@ -1,0 +1,338 @@
+"""The Kaggle chest X-ray dataset: credentials, the download and its verified install.
+
+The real data is Kaggle's ``paultimothymooney/chest-xray-pneumonia`` (Kermany et
+al., Cell 2018): ``chest_xray/{train,val,test}/{NORMAL,PNEUMONIA}/*.jpeg``, train
+5,216 images (1,341 normal / 3,875 pneumonia), val 16, test 624 (234 / 390).
+
+- :func:`find_kaggle_credentials` says where the ``kaggle`` client will find
+  credentials, asking the client's own configuration code, without importing
+  ``kaggle`` (importing it authenticates, and may exit the process).
+- :func:`download` fetches the zip with the client (credentials and network
+  checked first, with a clear message when either is missing), extracts it into
+  a temporary folder, checks the per-class file counts (:func:`count_problems`)
+  and only then moves it into place, so an interrupted run never leaves a copy
+  that looks complete.
+
+Reading the copy is :func:`daylib.data.folders.load_folder`'s job; choosing it
+over the phantoms and re-splitting it by patient is :func:`daylib.data.pneumonia.load`'s.
+
+Example:
+    >>> from daylib.data import kaggle
+    >>> kaggle.find_kaggle_credentials()
+    '/home/me/.kaggle/kaggle.json'
+    >>> kaggle.download()                  # about 1.2 GB into data/chest_xray
+    PosixPath('.../data/chest_xray')
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+import zipfile
+from collections import Counter
+from pathlib import Path
+from typing import Optional, Union
+
+from daylib import config
+from daylib.data.folders import LAYOUT, is_image_name
+from daylib.data.splits import SPLITS
+from daylib.network import reachable
+
+KAGGLE_DATASET = "paultimothymooney/chest-xray-pneumonia"
+KAGGLE_HOST = "www.kaggle.com"
+EXPECTED_COUNTS = {
+    "train": {"NORMAL": 1341, "PNEUMONIA": 3875},
+    "val": {"NORMAL": 8, "PNEUMONIA": 8},
+    "test": {"NORMAL": 234, "PNEUMONIA": 390},
+}
+"""Image files per split and class in a complete Kaggle copy."""
+
+CREDENTIALS_HELP = """No Kaggle credentials found, so the chest X-ray dataset cannot be downloaded.
+To get them:
+  1. Sign in at https://www.kaggle.com, open Settings (click your picture, then Settings).
+  2. Under "API", click "Create New Token": your browser saves kaggle.json.
+  3. Put it where the kaggle client looks, readable only by you:
+       mkdir -p ~/.kaggle && mv ~/Downloads/kaggle.json ~/.kaggle/ && chmod 600 ~/.kaggle/kaggle.json
+     or set the environment variables KAGGLE_USERNAME and KAGGLE_KEY (the two values inside kaggle.json),
+     e.g. in Colab's "Secrets" panel. (A newer-style API token works too: KAGGLE_API_TOKEN.)
+Without credentials, load("phantom") gives the synthetic chest X-rays instead."""
+
+_TOKEN_SOURCES = {
+    "KAGGLE_API_TOKEN": "the KAGGLE_API_TOKEN environment variable",
+    "access_token": "the access token file ~/.kaggle/access_token",
+    "KAGGLE_API_V1_TOKEN": "the Kaggle notebook's API token (KAGGLE_API_V1_TOKEN)",
+}
+"""kagglesdk's names for where it found an access token, in words."""
+
+
+class KaggleCredentialsError(RuntimeError):
+    """No (or unusable) Kaggle API credentials; the message says how to get them."""
+
+
+class DownloadError(RuntimeError):
+    """The Kaggle download could not run or did not produce a complete copy."""
+
+
+def default_root() -> Path:
+    """Where the Kaggle copy lives: ``config.DATA_DIR / "chest_xray"``.
+
+    Example:
+        >>> default_root().name
+        'chest_xray'
+    """
+    return config.DATA_DIR / "chest_xray"
+
+
+def find_kaggle_credentials() -> Optional[str]:
+    """Say where the kaggle client will find credentials, or None if nowhere.
+
+    Follows the order of the client's ``KaggleApi.authenticate`` and, where it can,
+    calls the client's own code for each source. It does not import ``kaggle``:
+    importing it authenticates at once (printing help, going online to check a
+    token, exiting on failure). Nothing is sent over the network, so a token that
+    Kaggle would reject still counts as found.
+
+    1. An access token, found by ``kagglesdk.kaggle_env.get_access_token_from_env``:
+       ``KAGGLE_API_TOKEN``, ``~/.kaggle/access_token``, a Kaggle notebook's token.
+    2. A legacy API key: ``KAGGLE_USERNAME`` + ``KAGGLE_KEY``, or ``kaggle.json`` in the
+       client's configuration folder (see :func:`_legacy_api_key`).
+    3. OAuth credentials, read by ``kagglesdk.KaggleCredentials.load``
+       (``~/.kaggle/credentials.json`` with a refresh token).
+
+    Without ``kagglesdk`` (kaggle before 1.7, or no kaggle at all) only step 2 is looked at:
+    older clients read nothing else.
+
+    Raises:
+        KaggleCredentialsError: a ``kaggle.json`` exists but is not JSON or lacks username/key.
+
+    Example:
+        >>> find_kaggle_credentials()
+        '/home/me/.kaggle/kaggle.json'
+    """
+    return _access_token() or _legacy_api_key() or _oauth_credentials()
+
+
+def download(dest: Union[str, Path, None] = None, force: bool = False, quiet: bool = False) -> Path:
+    """Download and unpack the Kaggle chest X-ray dataset into ``dest``; return ``dest``.
+
+    A complete copy already at ``dest`` (all per-class file counts as in
+    :data:`EXPECTED_COUNTS`) is kept and nothing is downloaded. Otherwise the
+    zip (about 1.2 GB) goes to ``<dest>.download/`` (an interrupted download
+    resumes there), is extracted into a temporary folder beside ``dest``, checked,
+    and only then moved to ``dest``; the zip is deleted once installed.
+
+    Args:
+        dest: target folder (default ``config.DATA_DIR / "chest_xray"``); it will
+            hold ``train``, ``val`` and ``test`` directly.
+        force: download again even when a complete copy exists, replacing it.
+        quiet: hide the progress bars.
+
+    Raises:
+        KaggleCredentialsError: no credentials (the message says how to make them).
+        DownloadError: Kaggle unreachable, a broken zip, or unexpected counts.
+        FileExistsError: ``dest`` holds something that is not a complete copy.
+
+    Example:
+        >>> download()                      # needs ~/.kaggle/kaggle.json
+        PosixPath('.../data/chest_xray')
+    """
+    dest = Path(dest) if dest is not None else default_root()
+    if not force and not count_problems(dest):
+        if not quiet:
+            print(f"Kaggle chest X-rays already complete at {dest}.")
+        return dest
+    if dest.exists() and any(dest.iterdir()) and not force:
+        problems = "; ".join(count_problems(dest)[:3])
+        raise FileExistsError(
+            f"{dest} exists but is not a complete copy of {KAGGLE_DATASET} ({problems}). "
+            "Delete the folder, or call download(force=True) to replace it."
+        )
+    if find_kaggle_credentials() is None:
+        raise KaggleCredentialsError(CREDENTIALS_HELP)
+    check_network()
+    api = _kaggle_api()
+    for stale in dest.parent.glob(f".{dest.name}.partial-*"):  # left by a killed extraction
+        shutil.rmtree(stale, ignore_errors=True)
+    cache = dest.parent / f"{dest.name}.download"
+    cache.mkdir(parents=True, exist_ok=True)
+    try:
+        api.dataset_download_files(KAGGLE_DATASET, path=str(cache), quiet=quiet, unzip=False)
+    except Exception as error:  # the client raises requests/HTTP errors of many kinds
+        raise DownloadError(f"Downloading {KAGGLE_DATASET} failed: {error}. Run download() again to resume.") from error
+    zips = sorted(cache.glob("*.zip"))
+    if not zips:
+        raise DownloadError(f"The kaggle client finished but left no zip file in {cache}.")
+    try:
+        _install_from_zip(zips[0], dest, quiet)
+    except DownloadError:  # a broken or incomplete zip is not worth keeping
+        shutil.rmtree(cache, ignore_errors=True)
+        raise
+    shutil.rmtree(cache, ignore_errors=True)
+    return dest
+
+
+def count_problems(root: Union[str, Path]) -> list[str]:
+    """Differences between ``root`` and a complete Kaggle copy; empty when complete.
+
+    Example:
+        >>> count_problems("data/chest_xray")
+        ['train/NORMAL: 0 images, expected 1341', ...]
+    """
+    root = Path(root)
+    problems = []
+    for split, classes in EXPECTED_COUNTS.items():
+        for class_name, expected in classes.items():
+            folder = root / split / class_name
+            found = sum(1 for f in folder.iterdir() if is_image_name(f)) if folder.is_dir() else 0
+            if found != expected:
+                problems.append(f"{split}/{class_name}: {found} images, expected {expected}")
+    return problems
+
+
+def check_network(timeout: float = 5.0) -> None:
+    """Return when Kaggle answers; raise :class:`DownloadError` at once when it does not.
+
+    Uses the one network probe, :func:`daylib.network.reachable`, so an offline machine
+    fails in seconds with a message instead of deep inside the kaggle client.
+
+    Example:
+        >>> check_network()            # offline: DownloadError: Cannot reach www.kaggle.com ...
+    """
+    if not reachable(KAGGLE_HOST, 443, timeout):
+        raise DownloadError(
+            f"Cannot reach {KAGGLE_HOST}: this machine looks offline. Connect and retry, "
+            "or use load('phantom') for the synthetic chest X-rays."
+        )
+
+
+def _install_from_zip(zip_path: Path, dest: Path, quiet: bool) -> None:
+    """Extract the dataset's split folders into a temporary folder, check counts, move to ``dest``."""
+    from tqdm.auto import tqdm
+
+    try:
+        archive = zipfile.ZipFile(zip_path)
+    except zipfile.BadZipFile as error:
+        raise DownloadError(f"{zip_path} is not a valid zip ({error}); it is deleted, run download() again.") from None
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.partial-", dir=dest.parent))
+    try:
+        with archive:
+            prefix = _dataset_prefix(archive.namelist())
+            members = [m for m in archive.infolist() if m.filename.startswith(prefix) and not m.is_dir()
+                       and m.filename[len(prefix):].split("/")[0] in SPLITS]
+            for member in tqdm(members, desc="Extracting", unit="file", disable=quiet):
+                relative = Path(member.filename[len(prefix):])
+                if ".." in relative.parts or relative.name.startswith("."):
+                    continue
+                target = tmp / relative
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with archive.open(member) as src, open(target, "wb") as out:
+                    shutil.copyfileobj(src, out)
+        problems = count_problems(tmp)
+        if problems:
+            raise DownloadError(f"The extracted dataset does not match {KAGGLE_DATASET}: {'; '.join(problems)}.")
+        if dest.exists():
+            shutil.rmtree(dest)
+        tmp.rename(dest)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _dataset_prefix(names: list[str]) -> str:
+    """The zip folder holding the splits: the shortest one with the expected counts, else the fullest.
+
+    Kaggle's zip nests a second copy (``chest_xray/chest_xray/``) and macOS
+    metadata (``__MACOSX``) beside the real folders.
+    """
+    marker = "train/NORMAL/"
+    prefixes = sorted({name[: name.index(marker)] for name in names if marker in name and "__MACOSX" not in name},
+                      key=len)
+    if not prefixes:
+        raise DownloadError(f"The zip has no train/NORMAL folder; expected the layout {LAYOUT}.")
+    counts = {prefix: Counter(_split_and_class(name[len(prefix):]) for name in names if name.startswith(prefix))
+              for prefix in prefixes}
+    expected = {(split, c): n for split, classes in EXPECTED_COUNTS.items() for c, n in classes.items()}
+    complete = [prefix for prefix in prefixes if all(counts[prefix][key] == n for key, n in expected.items())]
+    return complete[0] if complete else max(prefixes, key=lambda prefix: sum(counts[prefix].values()))
+
+
+def _split_and_class(relative: str) -> Optional[tuple[str, str]]:
+    parts = relative.split("/")
+    if len(parts) != 3 or not is_image_name(Path(parts[2]), on_disk=False):
+        return None
+    return parts[0], parts[1]
+
+
+def _kaggle_api():
+    """The authenticated kaggle client, imported only now (importing it without credentials fails)."""
+    try:
+        from kaggle.api.kaggle_api_extended import KaggleApi
+    except ImportError as error:
+        raise DownloadError("The kaggle package is missing: pip install kaggle (or 'daylib[kaggle]').") from error
+    api = KaggleApi()
+    try:
+        api.authenticate()
+    except (Exception, SystemExit) as error:  # the client calls exit(1) when it rejects the credentials
+        raise KaggleCredentialsError(f"The kaggle client rejected the credentials ({error!r}).\n{CREDENTIALS_HELP}") \
+            from None
+    return api
+
+
+def _access_token() -> Optional[str]:
+    try:
+        from kagglesdk.kaggle_env import get_access_token_from_env
+    except ImportError:
+        return None
+    token, source = get_access_token_from_env()
+    return _TOKEN_SOURCES.get(source, f"the kaggle client's {source}") if token else None
+
+
+def _legacy_api_key() -> Optional[str]:
+    """Where the client's legacy key (``username`` + ``key``) comes from, or None; a broken ``kaggle.json`` raises.
+
+    The one hand-written part of the lookup. The client (``kaggle/api/kaggle_api_extended.py``)
+    computes its configuration folder in the body of class ``KaggleApi``, which runs only
+    when ``kaggle`` is imported, and importing it authenticates (and creates the folder):
+    no function of the client gives the folder without that. So these lines follow that
+    code: ``KAGGLE_CONFIG_DIR``, else ``~/.kaggle``, else (on Linux, when ``~/.kaggle``
+    does not exist) ``$XDG_CONFIG_HOME/kaggle``, default ``~/.config/kaggle``. As in
+    ``KaggleApi.read_config_environment``, ``KAGGLE_USERNAME`` / ``KAGGLE_KEY`` override
+    the file's values.
+    """
+    from_env = {name: os.environ.get(f"KAGGLE_{name.upper()}") for name in ("username", "key")}
+    if all(from_env.values()):
+        return "the KAGGLE_USERNAME and KAGGLE_KEY environment variables"
+    config_file = _config_dir() / "kaggle.json"
+    if not config_file.is_file():
+        return None
+    try:
+        values = json.loads(config_file.read_text())
+    except (OSError, ValueError) as error:
+        raise KaggleCredentialsError(f"{config_file} is not readable JSON ({error}). {CREDENTIALS_HELP}") from None
+    if not isinstance(values, dict):
+        values = {}
+    values.update({name: value for name, value in from_env.items() if value})
+    if not (values.get("username") and values.get("key")):
+        raise KaggleCredentialsError(f'{config_file} must hold {{"username": ..., "key": ...}}. {CREDENTIALS_HELP}')
+    return str(config_file)
+
+
+def _config_dir() -> Path:
+    if os.environ.get("KAGGLE_CONFIG_DIR"):
+        return Path(os.environ["KAGGLE_CONFIG_DIR"])
+    home = Path(os.path.expanduser("~"))
+    legacy = home / ".kaggle"
+    if sys.platform.startswith("linux") and not legacy.exists():
+        return Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config") / "kaggle"
+    return legacy
+
+
+def _oauth_credentials() -> Optional[str]:
+    try:
+        from kagglesdk import KaggleCredentials
+    except ImportError:
+        return None
+    if KaggleCredentials.load(client=None) is None:  # reads the file only; the client is used for refreshing
+        return None
+    return os.path.expanduser(KaggleCredentials.DEFAULT_CREDENTIALS_FILE)

@@ -1,0 +1,128 @@
+"""Class-per-folder trees: the phantom round trip, stray and broken files named, wrong layouts explained."""
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from _helpers_data import TINY_COUNTS, write_tiny_kaggle
+from PIL import Image
+
+from daylib.data.folders import DatasetLayoutError, is_image_name, is_readable, load_folder, read_split
+from daylib.data.phantom import make_phantom, write_phantom_dataset
+
+
+def test_phantom_folder_round_trip(tmp_path):
+    root = write_phantom_dataset(tmp_path / "phantom", 12, 4, 6, size=48, shortcut=1.0, seed=3)
+    data = load_folder(root)
+    assert data.counts() == {"train": {"NORMAL": 6, "PNEUMONIA": 6}, "val": {"NORMAL": 2, "PNEUMONIA": 2},
+                             "test": {"NORMAL": 3, "PNEUMONIA": 3}}
+    expected = make_phantom(12, size=48, shortcut=1.0, seed=3)
+    order = np.argsort([int(p.stem.split("-")[-1]) for p in data.train.paths])
+    read = np.stack([cv2.imread(str(data.train.paths[i]), cv2.IMREAD_UNCHANGED) for i in order])
+    np.testing.assert_array_equal(read, expected.images)
+    np.testing.assert_array_equal(data.train.labels[order], expected.labels)
+    for i in order:
+        mask_path = data.train.mask_paths[i]
+        assert (mask_path is not None) == (data.train.labels[i] == 1)
+    masks = [cv2.imread(str(data.train.mask_paths[i]), cv2.IMREAD_UNCHANGED) > 0 for i in order
+             if data.train.mask_paths[i] is not None]
+    np.testing.assert_array_equal(np.stack(masks), expected.masks[expected.labels == 1])
+    manifest = (root / "manifest.csv").read_text().splitlines()
+    assert manifest[0] == "path,split,label,class_name,marker" and len(manifest) == 1 + 22
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        write_phantom_dataset(root, 2, 2, 2, size=48)
+    assert not [p for p in tmp_path.iterdir() if "partial" in p.name]
+
+
+def test_stray_and_corrupt_files_are_skipped_and_named(tmp_path):
+    root = write_tiny_kaggle(tmp_path / "chest_xray")
+    (root / "train" / "NORMAL" / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    (root / "train" / "PNEUMONIA" / "notes.txt").write_text("not an image")
+    corrupt = root / "test" / "PNEUMONIA" / "person999_virus_1.jpeg"
+    corrupt.write_bytes(b"this is not a jpeg")
+    empty = root / "test" / "NORMAL" / "IM-9999-0001.jpeg"
+    empty.write_bytes(b"")
+    with pytest.warns(UserWarning) as caught:
+        data = load_folder(root)
+    messages = " ".join(str(w.message) for w in caught)
+    assert "notes.txt" in messages and "stray" in messages
+    assert str(corrupt) in messages and str(empty) in messages
+    assert {corrupt, empty, root / "train" / "NORMAL" / ".DS_Store"} <= set(data.skipped)
+    assert data.counts()["test"] == TINY_COUNTS["test"]
+    assert all(p.suffix == ".jpeg" for p in data.train.paths)
+
+
+@pytest.mark.filterwarnings("ignore:Ignoring .*not one of the class folders")
+@pytest.mark.parametrize("moved, message", [
+    (None, "No dataset folder"),
+    (("val", "validation"), "split folder"),
+    (("test/NORMAL", "test/normal"), "class folder"),
+])
+def test_wrong_layouts_name_the_expected_layout(tmp_path, moved, message):
+    root = tmp_path / "chest_xray"
+    if moved is not None:
+        write_tiny_kaggle(root)
+        (root / moved[0]).rename(root / moved[1])
+    with pytest.raises(DatasetLayoutError, match=message) as error:
+        load_folder(root)
+    assert "{train,val,test}/{NORMAL,PNEUMONIA}" in str(error.value)
+
+
+def test_an_empty_class_folder_is_an_error(tmp_path):
+    root = write_tiny_kaggle(tmp_path / "chest_xray")
+    for f in (root / "train" / "NORMAL").iterdir():
+        f.unlink()
+    with pytest.raises(DatasetLayoutError, match="no readable images"):
+        load_folder(root)
+
+
+def _encoded(suffix: str) -> bytes:
+    """A 64x64 noise image in the format of ``suffix``."""
+    pixels = (np.random.default_rng(0).random((64, 64)) * 255).astype(np.uint8)
+    return cv2.imencode(suffix, pixels)[1].tobytes()
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpeg", ".bmp", ".tif", ".webp"])
+def test_pillow_accepts_every_image_format_the_course_reads(tmp_path, suffix):
+    path = tmp_path / f"film{suffix}"
+    path.write_bytes(_encoded(suffix))
+    assert is_readable(path, "header") and is_readable(path, "decode")
+
+
+def test_the_header_check_is_pillows_and_decode_also_catches_truncated_jpegs(tmp_path):
+    cut_png, cut_jpeg, renamed = tmp_path / "cut.png", tmp_path / "cut.jpeg", tmp_path / "text.png"
+    cut_png.write_bytes(_encoded(".png")[:-40])
+    cut_jpeg.write_bytes(_encoded(".jpeg")[:2000])  # headers whole, scan data cut
+    renamed.write_text("hello, I am text")
+    Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "gif-named.jpeg", format="GIF")
+    assert not is_readable(cut_png, "header")  # Pillow's verify checks PNG chunk checksums
+    assert not is_readable(renamed, "header") and not is_readable(tmp_path / "missing.png", "header")
+    assert is_readable(cut_jpeg, "header") and not is_readable(cut_jpeg, "decode")
+    assert is_readable(tmp_path / "gif-named.jpeg", "header")  # Pillow reads the content, not the name
+
+
+def test_decode_mode_skips_truncated_files_that_the_header_check_lets_through(tmp_path):
+    root = write_tiny_kaggle(tmp_path / "chest_xray")
+    cut = root / "test" / "NORMAL" / "IM-0300-0009.jpeg"
+    cut.write_bytes(_encoded(".jpeg")[:2000])
+    assert cut not in load_folder(root, verify="header").skipped
+    with pytest.warns(UserWarning, match="unreadable image files") as caught:
+        data = load_folder(root, verify="decode")
+    assert cut in data.skipped and str(cut) in str(caught[0].message)
+    with pytest.raises(ValueError, match="use 'header' or 'decode'"):
+        load_folder(root, verify="full")
+
+
+def test_read_split_reads_one_split_and_ignores_other_folders(tmp_path):
+    root = write_tiny_kaggle(tmp_path / "chest_xray")
+    (root / "test" / "COVID").mkdir()
+    with pytest.warns(UserWarning, match="Ignoring .*COVID"):
+        split, skipped = read_split(root / "test")
+    assert split.counts() == TINY_COUNTS["test"] and skipped == [] and split.mask_paths is None
+
+
+def test_image_names_need_a_known_suffix_and_no_leading_dot(tmp_path):
+    assert is_image_name(Path("IM-0001-0001.JPEG"), on_disk=False)
+    assert not is_image_name(Path("._IM-0001-0001.jpeg"), on_disk=False)
+    assert not is_image_name(Path("notes.txt"), on_disk=False)
+    assert not is_image_name(tmp_path / "absent.png")
