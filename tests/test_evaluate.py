@@ -1,4 +1,4 @@
-"""daylib.evaluate and daylib.viz.results: metrics against hand-computed values, thresholds, plots."""
+"""daylib.evaluate and daylib.viz.results: metrics against hand-computed values and scikit-learn, thresholds, plots."""
 import matplotlib
 
 matplotlib.use("Agg")
@@ -8,17 +8,20 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from sklearn import metrics as skm  # noqa: E402
+
 from daylib.evaluate import (  # noqa: E402
     UndefinedMetricError,
     bootstrap_ci,
     choose_threshold,
+    classification_metrics,
     compare_to_paper,
     confusion_matrix,
     evaluate,
     roc_auc,
     roc_curve,
 )
-from daylib.train import TrainingHistory  # noqa: E402
+from daylib.training import TrainingHistory  # noqa: E402
 from daylib.viz.results import FINE_TUNE_LABEL, plot_confusion_matrix, plot_history, plot_roc  # noqa: E402
 
 # 4 negatives, 6 positives. At threshold 0.5: TN=3 FP=1 (0.6) | TP=4 FN=2 (0.3, 0.45).
@@ -100,6 +103,85 @@ def test_multiclass_macro_metrics_and_one_vs_rest_auc():
         roc_auc([0, 2, 2], scores[[0, 2, 3]])
 
 
+def _scores(kind: str, y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    s = np.clip(0.25 * y + rng.uniform(0, 0.8, len(y)), 0, 1)
+    return np.round(s, 1) if kind == "tied" else s
+
+
+@pytest.mark.parametrize("kind", ["random", "tied"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_binary_metrics_agree_with_scikit_learn_in_the_right_argument_order(kind, seed):
+    rng = np.random.default_rng(seed)
+    y = (rng.uniform(size=150) < 0.3).astype(int)  # few positives, many false alarms: precision != recall
+    s = _scores(kind, y, rng)
+    p = (s >= 0.5).astype(int)
+    report = evaluate(y, s, bootstrap=0)
+    expected = {
+        "accuracy": skm.accuracy_score(y, p),
+        "precision": skm.precision_score(y, p),
+        "recall": skm.recall_score(y, p),
+        "specificity": skm.recall_score(y, p, pos_label=0),
+        "f1": skm.f1_score(y, p),
+        "auc": skm.roc_auc_score(y, s),
+    }
+    assert report.metrics == pytest.approx(expected, abs=1e-12)
+    assert roc_auc(y, s) == pytest.approx(expected["auc"], abs=1e-12)
+    np.testing.assert_array_equal(report.confusion, skm.confusion_matrix(y, p))
+    np.testing.assert_array_equal(confusion_matrix(y, p), skm.confusion_matrix(y, p))
+    # the data make a swapped (y_pred, y_true) call give other numbers, so it would fail above
+    assert not np.array_equal(skm.confusion_matrix(p, y), skm.confusion_matrix(y, p))
+    assert skm.precision_score(p, y) != pytest.approx(expected["precision"])
+    assert skm.recall_score(p, y, pos_label=0) != pytest.approx(expected["specificity"])
+    if kind == "tied":
+        assert len(np.unique(s)) <= 11  # heavy ties: AUC counts each tied pair one half, as sklearn does
+    fpr, tpr, thresholds = roc_curve(y, s)
+    for ours, theirs in zip((fpr, tpr, thresholds), skm.roc_curve(y, s, drop_intermediate=False)):
+        np.testing.assert_array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize("kind", ["random", "tied"])
+def test_multiclass_metrics_agree_with_scikit_learn(kind):
+    rng = np.random.default_rng(4)
+    y = rng.integers(0, 4, 300)
+    logits = 1.5 * np.eye(4)[y] + rng.normal(size=(300, 4))
+    s = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    if kind == "tied":
+        s = np.round(s, 1)
+    p = s.argmax(axis=1)
+    report = evaluate(y, s, bootstrap=0)
+    one_vs_rest = [skm.roc_auc_score(y == c, s[:, c]) for c in range(4)]
+    expected = {
+        "accuracy": skm.accuracy_score(y, p),
+        "precision": skm.precision_score(y, p, average="macro"),
+        "recall": skm.recall_score(y, p, average="macro"),
+        "specificity": np.mean([skm.recall_score(y != c, p != c) for c in range(4)]),
+        "f1": skm.f1_score(y, p, average="macro"),
+        "auc": np.mean(one_vs_rest),
+    }
+    assert report.metrics == pytest.approx(expected, abs=1e-12)
+    np.testing.assert_array_equal(report.confusion, skm.confusion_matrix(y, p))
+    assert not np.array_equal(skm.confusion_matrix(p, y), skm.confusion_matrix(y, p))
+    if kind == "random":  # rows sum to 1: sklearn's own one-vs-rest mode applies
+        assert report["auc"] == pytest.approx(skm.roc_auc_score(y, s, multi_class="ovr"), abs=1e-12)
+    assert roc_auc(y, logits) == pytest.approx(np.mean([skm.roc_auc_score(y == c, logits[:, c]) for c in range(4)]))
+
+
+def test_no_positive_case_leaves_sensitivity_and_auc_undefined_with_notes():
+    report = evaluate([0, 0, 0], [0.2, 0.6, 0.9], bootstrap=0)
+    assert report.metrics == pytest.approx(
+        {"accuracy": 1 / 3, "precision": 0.0, "recall": None, "specificity": 1 / 3, "f1": 0.0, "auc": None})
+    assert "Model recall is undefined: y_true has no positive case." in report.notes
+    assert "Model auc is undefined: y_true holds a single class." in report.notes
+    with pytest.raises(UndefinedMetricError, match="only negative"):
+        roc_auc([0, 0, 0], [0.2, 0.6, 0.9])
+    with pytest.raises(UndefinedMetricError, match="only negative"):
+        roc_curve([0, 0, 0], [0.2, 0.6, 0.9])
+    assert classification_metrics([0, 0], [0, 0]) == {
+        "accuracy": 1.0, "precision": None, "recall": None, "specificity": 1.0, "f1": None}
+    # three classes: class 2 never predicted, so macro precision is undefined, not averaged over the rest
+    assert classification_metrics([0, 1, 2], [0, 1, 1])["precision"] is None
+
+
 def test_confusion_matrix_and_input_checks():
     assert confusion_matrix([0, 1, 1], [0, 0, 1]).tolist() == [[1, 0], [1, 1]]
     with pytest.raises(ValueError, match="NaN"):
@@ -145,6 +227,28 @@ def test_bootstrap_interval_is_seeded_and_brackets_the_estimate():
     report = evaluate(y, s, bootstrap=300, seed=3)
     assert report.intervals["auc"] == (low, high)
     assert report.intervals["accuracy"][0] < report["accuracy"] < report.intervals["accuracy"][1]
+
+
+@pytest.mark.parametrize("classes", [2, 3])
+def test_bootstrap_values_are_scikit_learns_on_each_resample(classes):
+    rng = np.random.default_rng(classes)
+    y = np.r_[np.arange(classes), rng.integers(0, classes, 6)]  # small: some resamples miss a class
+    s = np.round(rng.uniform(size=(len(y), classes)), 1)
+    s = s[:, 1] if classes == 2 else s
+
+    def sklearn_auc(y_b, s_b):
+        if len(np.unique(y_b)) < classes:
+            return None
+        if classes == 2:
+            return skm.roc_auc_score(y_b, s_b)
+        return np.mean([skm.roc_auc_score(y_b == c, s_b[:, c]) for c in range(classes)])
+
+    def sklearn_accuracy(y_b, s_b):
+        return skm.accuracy_score(y_b, (s_b >= 0.5).astype(int) if classes == 2 else s_b.argmax(axis=1))
+
+    for name, reference in (("auc", sklearn_auc), ("accuracy", sklearn_accuracy)):
+        assert bootstrap_ci(y, s, name, n_resamples=150, seed=2) == pytest.approx(
+            bootstrap_ci(y, s, reference, n_resamples=150, seed=2), abs=1e-12)
 
 
 def test_report_table_shows_model_beside_baseline():
@@ -230,3 +334,5 @@ def test_scores_and_labels_match_keras_predict_and_keep_the_labels():
     from_dataset, got = scores_and_labels(model, tf.data.Dataset.from_tensor_slices((rgb, labels)).batch(3))
     np.testing.assert_allclose(from_dataset, scores, atol=1e-6)
     np.testing.assert_array_equal(got, labels)
+    with pytest.raises(ValueError, match="carry no labels"):
+        scores_and_labels(model, rgb)

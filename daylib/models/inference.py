@@ -99,10 +99,10 @@ def predict(
         return _predict_distributed(model, data, verbose)
     progress = keras.utils.Progbar(total if total > 0 else None, verbose=verbose) if verbose else None
     outputs, label_parts = [], []
-    for step, (images, labels) in enumerate(batches):
-        outputs.append(np.asarray(run(tf.cast(images, tf.float32))))
-        if labels is not None:
-            label_parts.append(np.asarray(labels))
+    for step, (batch, batch_labels) in enumerate(batches):
+        outputs.append(np.asarray(run(tf.cast(batch, tf.float32))))
+        if batch_labels is not None:
+            label_parts.append(np.asarray(batch_labels))
         if progress is not None:
             progress.update(step + 1)
     if not outputs:

@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from daylib.evaluate import Report, UndefinedMetricError, roc_auc, roc_curve
+from daylib.evaluate.inputs import labels_and_scores
 
 __all__ = ["plot_history", "plot_confusion_matrix", "plot_roc", "FINE_TUNE_LABEL"]
 
@@ -44,7 +45,7 @@ def plot_history(
     """Training and validation curves, one panel per metric, both phases in one figure.
 
     Args:
-        history: a ``daylib.train.TrainingHistory``, a Keras ``History`` or a dict of lists.
+        history: a ``daylib.training.TrainingHistory``, a Keras ``History`` or a dict of lists.
         metrics: metric names without the ``val_`` prefix; default: those of
             ``loss, accuracy, auc`` that were logged.
         fine_tune_epoch: index of the first fine-tuning epoch; read from a ``TrainingHistory``
@@ -137,8 +138,8 @@ def plot_roc(
     For ``(N, K)`` multi-class scores one one-vs-rest curve is drawn per class.
 
     Args:
-        y_true: class indices.
-        scores: model outputs (see :mod:`daylib.evaluate`).
+        y_true: class indices or one-hot rows.
+        scores: model outputs (see :mod:`daylib.evaluate.inputs`).
         threshold: binary only: mark the (FPR, TPR) point of this decision threshold.
         class_names: legend names for the multi-class curves.
         label: legend name of the binary curve.
@@ -149,26 +150,24 @@ def plot_roc(
     Example:
         >>> fig = plot_roc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8], threshold=0.5)
     """
-    y = np.asarray(y_true).reshape(-1).astype(int)
-    s = np.asarray(scores, dtype=float)
-    s = s[:, 0] if s.ndim == 2 and s.shape[1] == 1 else s
-    s = s[:, 1] if s.ndim == 2 and s.shape[1] == 2 else s
-    fig, ax = plt.subplots(figsize=(4.6, 4.4))
+    y, s, _ = labels_and_scores(y_true, scores)
     if s.ndim == 1:
-        fpr, tpr, _ = roc_curve(y, s)
-        ax.plot(fpr, tpr, label=f"{label} (AUC {roc_auc(y, s):.3f})")
-        if threshold is not None:
-            pred = s >= float(threshold)
-            point = (pred[y == 0].mean(), pred[y == 1].mean())
-            ax.plot(*point, "o", color="crimson", label=f"threshold {float(threshold):.3g}")
+        curves = [(y, s, label)]
     else:
         names = list(class_names) if class_names is not None else [str(k) for k in range(s.shape[1])]
-        for k, name in enumerate(names):
-            one_vs_rest = (y == k).astype(int)
+        curves = [((y == k).astype(int), s[:, k], f"{name} vs rest") for k, name in enumerate(names)]
+        for (one_vs_rest, _, _), name in zip(curves, names):
             if one_vs_rest.min() == one_vs_rest.max():
                 raise UndefinedMetricError(f"Class {name!r} never occurs in y_true, so it has no ROC curve.")
-            fpr, tpr, _ = roc_curve(one_vs_rest, s[:, k])
-            ax.plot(fpr, tpr, label=f"{name} vs rest (AUC {roc_auc(one_vs_rest, s[:, k]):.3f})")
+    lines = [(*roc_curve(truth, score)[:2], f"{name} (AUC {roc_auc(truth, score):.3f})")
+             for truth, score, name in curves]
+    fig, ax = plt.subplots(figsize=(4.6, 4.4))
+    for fpr, tpr, text in lines:
+        ax.plot(fpr, tpr, label=text)
+    if threshold is not None and s.ndim == 1:
+        pred = s >= float(threshold)
+        point = (pred[y == 0].mean(), pred[y == 1].mean())
+        ax.plot(*point, "o", color="crimson", label=f"threshold {float(threshold):.3g}")
     ax.plot([0, 1], [0, 1], color="gray", linestyle=":", label="chance")
     ax.set_xlabel("false-positive rate (1 - specificity)")
     ax.set_ylabel("true-positive rate (sensitivity)")
