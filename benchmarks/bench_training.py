@@ -26,7 +26,7 @@ import numpy as np
 
 from daylib.data.phantom import make_phantom
 from daylib.models import build_classifier
-from daylib.train import train_head
+from daylib.training import train_head
 
 
 def _timed_run(cached: bool, train, validation, size: int, epochs: int, batch_size: int) -> float:

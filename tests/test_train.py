@@ -1,4 +1,5 @@
-"""daylib.train: the cached head, both phases, checkpoints, resuming, distribution strategies."""
+"""daylib.training: the cached head, both phases, checkpoints, resuming, distribution strategies."""
+import importlib.util
 import json
 import subprocess
 import sys
@@ -13,10 +14,10 @@ import tensorflow as tf
 from _helpers_train import tiny_base
 from daylib import config
 from daylib.data.phantom import make_phantom
+from daylib.data.images import ImageError
 from daylib.evaluate import evaluate_model
-from daylib.training.runs import ResumableEarlyStopping, Run
 from daylib.models import base_model, build_classifier, trainable_layer_names
-from daylib.train import (
+from daylib.training import (
     TrainingHistory,
     extract_features,
     fine_tune,
@@ -25,6 +26,7 @@ from daylib.train import (
     train_classifier,
     train_head,
 )
+from daylib.training.runs import ResumableEarlyStopping, Run
 
 SIZE = 32
 
@@ -101,6 +103,35 @@ def test_feature_cache_is_reused_only_for_the_same_extractor_and_data(data, tmp_
     conv1.kernel.assign(conv1.kernel.numpy() * 2)
     changed, _ = extract_features(model, (x, y), cache_file=cache)
     assert not np.allclose(changed, features) and cache.stat().st_mtime_ns != stamp
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["train.npz"]  # written via a temporary name
+
+
+def test_an_unreadable_feature_cache_is_computed_again_with_a_warning(data, tmp_path):
+    (x, y), _ = data
+    model = make_model()
+    cache = tmp_path / "train.npz"
+    cache.write_bytes(b"PK\x03\x04 cut short")
+    with pytest.warns(UserWarning, match="unreadable"):
+        features, labels = extract_features(model, (x, y), cache_file=cache)
+    np.testing.assert_array_equal(features, extract_features(model, (x, y))[0])
+    np.testing.assert_array_equal(extract_features(model, (x, y), cache_file=cache)[1], labels)
+
+
+def test_features_do_not_depend_on_the_batch_size(data):
+    (x, y), _ = data
+    model = make_model()
+    whole, labels = extract_features(model, (x, y), batch_size=32)
+    batched, batched_labels = extract_features(model, (x, y), batch_size=5)  # 7 batches, the last one partial
+    assert batched.shape == whole.shape
+    np.testing.assert_allclose(batched, whole, atol=1e-5)
+    np.testing.assert_array_equal(batched_labels, labels)
+
+
+def test_grayscale_arrays_give_the_features_of_their_rgb_copies(data):
+    (x, y), _ = data
+    model = make_model()
+    gray, _ = extract_features(model, (x[..., 0], y))
+    np.testing.assert_allclose(gray, extract_features(model, (x, y))[0], atol=1e-6)
 
 
 def test_datasets_with_one_hot_labels_train_a_softmax_head(data):
@@ -255,9 +286,26 @@ def test_training_arguments_are_checked_before_training(data):
         train_head(model, train, val, monitor="val_precision")
     with pytest.raises(ValueError, match="200 images but 32 labels"):
         train_head(model, (np.zeros((200, SIZE, SIZE, 3)), train[1]))
+    with pytest.raises(ImageError, match="Training images are 48x48 but the model expects 32x32"):
+        train_head(model, (np.zeros((32, 48, 48, 3)), train[1]))
+    broken = val[0].astype("float32")
+    broken[3, 0, 0, 0] = np.nan
+    with pytest.raises(ImageError, match="Validation images contain NaN.*the first is index 3"):
+        train_head(model, train, (broken, val[1]))
+    with pytest.raises(ValueError, match="labels must be class indices"):
+        train_head(model, (train[0], train[1] - 1))
     plain = keras.Sequential([keras.Input((SIZE, SIZE, 3)), keras.layers.Flatten(), keras.layers.Dense(1)])
     with pytest.raises(ValueError, match="cached=False"):
         train_head(plain, train)
+
+
+def test_training_has_one_public_name():
+    import daylib.training
+
+    assert importlib.util.find_spec("daylib.train") is None
+    assert importlib.util.find_spec("daylib.training.data") is None
+    for name in daylib.training.__all__:
+        assert getattr(daylib.training, name) is not None
 
 
 def test_history_join_refuses_a_gap():
@@ -276,7 +324,7 @@ STRATEGY_SCRIPT = textwrap.dedent("""
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     import keras, numpy as np
     from daylib.models import build_classifier
-    from daylib.train import train_classifier
+    from daylib.training import extract_features, train_classifier
     from _helpers_train import tiny_base
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     x = np.random.default_rng(0).integers(0, 255, (16, 32, 32, 3)).astype("uint8")
@@ -295,6 +343,10 @@ STRATEGY_SCRIPT = textwrap.dedent("""
     conv = history.model.get_layer("tiny_base").get_layer("conv2").kernel
     print("replicas:", strategy.num_replicas_in_sync, type(conv.value).__name__, history.epoch, history.fine_tune_epoch)
     print("conv2 trained:", not np.array_equal(conv.numpy(), start["conv2"]))
+    dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(8)
+    features, labels = extract_features(history.model, dataset, strategy=strategy)
+    alone, _ = extract_features(history.model, (x, y))
+    print("distributed features:", features.shape, np.allclose(features, alone, atol=1e-5), (labels == y).all())
 """)
 
 
@@ -305,3 +357,4 @@ def test_mirrored_strategy_over_two_cpus_trains_both_phases():
     assert "refused: True" in result.stdout
     assert "replicas: 2 MirroredVariable [0, 1] 1" in result.stdout
     assert "conv2 trained: True" in result.stdout
+    assert "distributed features: (16, 16) True True" in result.stdout

@@ -18,7 +18,7 @@ def small_cnn(input_shape: tuple[int, int, int] = (160, 160, 3), filters: Sequen
     Takes RGB 0-255 like every course model (a ``Rescaling(1/255)`` comes first) and outputs a
     feature map at 1/``2**len(filters)`` of the input size, so :func:`build_classifier` can put
     the usual head on it and Grad-CAM can explain ``last_conv``. It has **no BatchNormalization**,
-    so unfreezing it from layer 0 (``daylib.train.fine_tune(model, ..., fine_tune_at=0)``)
+    so unfreezing it from layer 0 (``daylib.training.fine_tune(model, ..., fine_tune_at=0)``)
     really trains every weight from scratch; with BN, ``unfreeze`` would keep the random BN
     statistics frozen, which is right for pretrained bases only.
 

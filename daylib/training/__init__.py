@@ -1,1 +1,40 @@
-"""The machinery behind :mod:`daylib.train` (import from there): history, data, features, runs, phases."""
+"""Training for the course: phase 1 (frozen base, new head), phase 2 (fine-tuning), one history.
+
+- :func:`train_classifier` runs both phases; :func:`train_head` and :func:`fine_tune` run one each.
+- Phase 1 has a CPU fast path (``cached=True``): the frozen base runs once, the head trains on the
+  cached features and is put back (:func:`extract_features`, :func:`head_model`, :func:`put_head_back`).
+- Every run logs each epoch, keeps the best validation weights (checkpoint + early stopping)
+  and resumes after an interruption when the same call is repeated.
+- ``strategy=`` trains under a ``tf.distribute.Strategy``; pass a model *factory* so the model
+  is built inside its scope.
+
+Import from here; the modules inside are the machinery: :mod:`~daylib.training.inputs`
+(arrays or tf.data, loss and metrics), :mod:`~daylib.training.features` (the cached path),
+:mod:`~daylib.training.runs` (logs, checkpoints, resume), :mod:`~daylib.training.history`,
+:mod:`~daylib.training.phases`.
+
+Example:
+    >>> from daylib.models import build_classifier
+    >>> from daylib.training import train_classifier
+    >>> history = train_classifier(
+    ...     lambda: build_classifier("efficientnet_lite0", 2, input_shape=(160, 160, 3)),
+    ...     (x_train, y_train), (x_val, y_val), head_epochs=5, fine_tune_epochs=5, top_n=20)
+    >>> model = history.model
+    >>> history.plot()
+"""
+from daylib.training.features import FeatureExtractor, extract_features, feature_extractor, head_model, put_head_back
+from daylib.training.history import TrainingHistory
+from daylib.training.inputs import Data
+from daylib.training.phases import (
+    FINE_TUNE_LEARNING_RATE,
+    HEAD_LEARNING_RATE,
+    fine_tune,
+    train_classifier,
+    train_head,
+)
+
+__all__ = [
+    "Data", "TrainingHistory", "train_classifier", "train_head", "fine_tune",
+    "FeatureExtractor", "extract_features", "feature_extractor", "head_model", "put_head_back",
+    "HEAD_LEARNING_RATE", "FINE_TUNE_LEARNING_RATE",
+]

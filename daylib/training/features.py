@@ -19,7 +19,9 @@ Example:
 """
 from __future__ import annotations
 
-import hashlib
+import os
+import warnings
+import zipfile
 from pathlib import Path
 from typing import Optional, Union
 
@@ -27,13 +29,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from daylib.models.layers import HEAD_LAYERS, augmentation_layers, head_layers
-from daylib.training.data import Data, as_inputs
+from daylib.models.digest import model_digest
+from daylib.models.inference import predict
+from daylib.models.layers import head_layers
+from daylib.training.inputs import Data, Inputs, as_inputs
 
-__all__ = [
-    "HEAD_LAYERS", "feature_extractor", "FeatureExtractor", "extract_features", "head_model", "put_head_back",
-    "augmentation_layers",
-]
+__all__ = ["feature_extractor", "FeatureExtractor", "extract_features", "head_model", "put_head_back"]
+
 
 def feature_extractor(model: keras.Model) -> keras.Model:
     """The part of a transfer model up to its pooled features (input -> ... -> ``avg_pool``).
@@ -48,22 +50,13 @@ def feature_extractor(model: keras.Model) -> keras.Model:
     return keras.Model(model.input, avg_pool.output, name=f"{model.name}_features")
 
 
-def _model_digest(model: keras.Model) -> str:
-    h = hashlib.blake2b(digest_size=16)
-    for _, layer in iter_layers(model):
-        h.update(f"{type(layer).__name__};".encode())
-    for weight in model.weights:
-        h.update(np.ascontiguousarray(weight.numpy()).data)
-    return h.hexdigest()
-
-
 class FeatureExtractor:
     """Runs the frozen part of a transfer model (input -> ``avg_pool``) over one or more data sets.
 
-    Without a strategy, one ``tf.function`` that accepts any batch size does the forward passes,
-    traced once for all the data sets it is called on (``model.predict`` would trace the network
-    again for each new extractor and each partial batch: seconds on a CPU). With a strategy,
-    ``model.predict`` distributes them.
+    The forward passes go through :func:`daylib.models.inference.predict`: one compiled
+    function for any batch size, traced once for all the data sets this extractor is called on
+    (``model.predict`` would trace the network again for each new extractor and each partial
+    batch: seconds on a CPU). With a strategy, ``model.predict`` distributes them.
 
     Example:
         >>> extract = FeatureExtractor(model)
@@ -74,15 +67,10 @@ class FeatureExtractor:
     def __init__(self, model: keras.Model, strategy: Optional[tf.distribute.Strategy] = None):
         self.model = feature_extractor(model)
         self.strategy = strategy
-        if strategy is None:
-            spec = tf.TensorSpec((None, *self.model.input_shape[1:]), tf.float32)
-            self._forward = tf.function(lambda images: self.model(images, training=False), input_signature=[spec])
-        else:
-            self._forward = self.model.predict_on_batch
 
     def __call__(
         self,
-        data: Data,
+        data: Union[Data, Inputs],
         *,
         batch_size: int = 32,
         cache_file: Union[str, Path, None] = None,
@@ -90,42 +78,46 @@ class FeatureExtractor:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Pooled ``features (N, C)`` and labels of ``data``; see :func:`extract_features`.
 
+        ``data`` may also be :class:`~daylib.training.inputs.Inputs` that were checked already.
+
         Example:
             >>> features, labels = FeatureExtractor(model)((x_val, y_val), cache_file="features/val.npz")
         """
+        inputs = data if isinstance(data, Inputs) else as_inputs(data, input_shape=self.model.input_shape[1:])
         if cache_file is None:
-            return self._run(data, batch_size, verbose)
+            return self._run(inputs, batch_size, verbose)
         path = Path(cache_file)
         if path.suffix != ".npz":
             raise ValueError(f"cache_file must end in .npz, got {path.name!r}.")
-        fingerprint = _model_digest(self.model) + as_inputs(data).digest()
-        if path.exists():
-            with np.load(path) as stored:
-                if str(stored["fingerprint"]) == fingerprint:
-                    return stored["features"], stored["labels"]
-        features, labels = self._run(data, batch_size, verbose)
+        fingerprint = model_digest(self.model) + inputs.digest()
+        stored = _read_cache(path, fingerprint)
+        if stored is not None:
+            return stored
+        features, labels = self._run(inputs, batch_size, verbose)
         path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(path, features=features, labels=labels, fingerprint=np.array(fingerprint))
+        tmp = path.with_name(f"{path.stem}.tmp.npz")
+        np.savez(tmp, features=features, labels=labels, fingerprint=np.array(fingerprint))
+        os.replace(tmp, path)
         return features, labels
 
-    def _run(self, data: Data, batch_size: int, verbose: int) -> tuple[np.ndarray, np.ndarray]:
-        inputs = as_inputs(data)
-        if self.strategy is not None and not inputs.is_dataset:
-            return self.model.predict(inputs.x, batch_size=batch_size, verbose=verbose), inputs.y
-        if inputs.is_dataset:
-            batches, total = iter(inputs.x), int(inputs.x.cardinality())
-        else:
-            starts = range(0, len(inputs.x), batch_size)
-            batches = ((inputs.x[i:i + batch_size], inputs.y[i:i + batch_size]) for i in starts)
-            total = len(starts)
-        progress = keras.utils.Progbar(total if total > 0 else None, verbose=verbose) if verbose else None
-        features, labels = [], []
-        for step, (images, batch_labels) in enumerate(batches):
-            features.append(np.asarray(self._forward(tf.cast(images, tf.float32))))
-            labels.append(np.asarray(batch_labels))
-            if progress is not None:
-                progress.update(step + 1)
-        return np.concatenate(features), np.concatenate(labels)
+    def _run(self, inputs: Inputs, batch_size: int, verbose: int) -> tuple[np.ndarray, np.ndarray]:
+        return predict(self.model, inputs.validation(), batch_size=batch_size, strategy=self.strategy,
+                       verbose=verbose)
+
+
+def _read_cache(path: Path, fingerprint: str) -> Optional[tuple[np.ndarray, np.ndarray]]:
+    """The stored features and labels when ``path`` holds them for ``fingerprint``; ``None`` otherwise."""
+    if not path.exists():
+        return None
+    try:
+        with np.load(path) as stored:
+            if str(stored["fingerprint"]) != fingerprint:
+                return None
+            return stored["features"], stored["labels"]
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        warnings.warn(f"The feature cache {path} is unreadable (an interrupted write?); computing the features again.",
+                      stacklevel=3)
+        return None
 
 
 def extract_features(
@@ -149,7 +141,8 @@ def extract_features(
         batch_size: images per forward pass (arrays only).
         cache_file: an ``.npz`` to reuse across runs. It stores a fingerprint of the extractor's
             weights and of the data (arrays: their content; datasets: their structure and size);
-            a file with another fingerprint is recomputed and overwritten.
+            a file with another fingerprint is recomputed and overwritten, and so is an
+            unreadable one (with a warning). It is written to a temporary name and renamed.
         strategy: distribute the forward passes with this strategy.
         verbose: progress bar (1) or not (0).
 

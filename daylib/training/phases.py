@@ -36,9 +36,10 @@ import tensorflow as tf
 
 from daylib import config
 from daylib.models.classifier import freeze, unfreeze
-from daylib.training.data import Data, Inputs, as_inputs, check_class_weight, loss_and_metrics, output_units
-from daylib.training.features import FeatureExtractor, augmentation_layers, feature_extractor, head_model, put_head_back
+from daylib.models.layers import augmentation_layers
+from daylib.training.features import FeatureExtractor, feature_extractor, head_model, put_head_back
 from daylib.training.history import TrainingHistory
+from daylib.training.inputs import Data, Inputs, as_inputs, check_class_weight, loss_and_metrics, output_units
 from daylib.training.runs import Run, fingerprint, fit_logged
 
 __all__ = ["train_head", "fine_tune", "train_classifier", "HEAD_LEARNING_RATE", "FINE_TUNE_LEARNING_RATE"]
@@ -134,8 +135,9 @@ def _open_session(kind: str, phases: tuple[str, ...], settings: dict, model: Mod
     model = _resolve_model(model, strategy)
     if cached:
         feature_extractor(model)
-    train_inputs = as_inputs(train)
-    val_inputs = as_inputs(validation, role="validation") if validation is not None else None
+    input_shape = model.input_shape[1:]
+    train_inputs = as_inputs(train, input_shape=input_shape)
+    val_inputs = as_inputs(validation, role="validation", input_shape=input_shape) if validation is not None else None
     weights = check_class_weight(class_weight, output_units(model), train_inputs)
     _, metrics = loss_and_metrics(output_units(model), train_inputs.label_kind)
     allowed = ["val_loss"] + [f"val_{m.name}" for m in metrics]
@@ -164,7 +166,7 @@ def _fit_cached_head(session: _Session, *, epochs: int, learning_rate: float,
         if inputs is None:
             return None
         cache_file = Path(feature_cache) / f"{role}.npz" if feature_cache is not None else None
-        features, labels = extract(inputs.validation(), batch_size=session.batch_size, cache_file=cache_file,
+        features, labels = extract(inputs, batch_size=session.batch_size, cache_file=cache_file,
                                    verbose=session.verbose)
         return Inputs(features, labels, inputs.label_kind)
 

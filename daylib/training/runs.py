@@ -18,8 +18,9 @@ fits, with three gaps that this module fills:
 - the logs of the epochs before the interruption are lost, and ``EarlyStopping`` /
   ``ModelCheckpoint`` forget their best value; here the logs are kept on disk and the two
   callbacks are seeded from them, so the resumed run stops and keeps the same best epoch;
-- in Keras 3.15 it sets ``model._initial_epoch`` and nothing resets it, so the *next*
-  ``fit`` of that model silently starts at the old epoch; :func:`fit_logged` resets it.
+- in Keras 3.15 it leaves its epoch on the model and nothing resets it, so the *next*
+  ``fit`` of that model silently starts at the old epoch; :func:`fit_logged` resets it
+  (:func:`daylib.models.compat.reset_initial_epoch`).
 
 A backup is only trusted for the same call: ``run.json`` stores a fingerprint of the
 settings, the data and the model's starting weights. A different call in the same folder
@@ -40,11 +41,11 @@ from pathlib import Path
 from typing import Optional, Sequence, Union
 
 import keras
-import numpy as np
 
 from daylib import __version__, config
-from daylib.models.layers import iter_layers
-from daylib.training.data import Inputs
+from daylib.models import compat
+from daylib.models.digest import model_digest
+from daylib.training.inputs import Inputs
 
 __all__ = ["Run", "fingerprint", "fit_logged", "EpochLog", "ResumableEarlyStopping"]
 
@@ -58,8 +59,9 @@ def _write_json(path: Path, content) -> None:
 def fingerprint(kind: str, settings: dict, model: keras.Model, *data: Optional[Inputs]) -> str:
     """Hash of what makes two training calls "the same": settings, data, architecture, start weights.
 
-    Layer names are left out: Keras numbers unnamed layers per process (``conv2d_7``), so a
-    model rebuilt in the same session would otherwise never match.
+    The model part is :func:`daylib.models.digest.model_digest` with the ``trainable`` flags
+    (layer types, which layers train, every weight; not layer names, which Keras numbers per
+    process).
 
     Example:
         >>> fingerprint("train_head", {"epochs": 5}, model, as_inputs((x, y)))[:8]
@@ -67,10 +69,7 @@ def fingerprint(kind: str, settings: dict, model: keras.Model, *data: Optional[I
     """
     h = hashlib.blake2b(digest_size=16)
     h.update(json.dumps({"kind": kind, "daylib": __version__, **settings}, sort_keys=True, default=str).encode())
-    for _, layer in iter_layers(model):
-        h.update(f"{type(layer).__name__}:{layer.trainable};".encode())
-    for weight in model.weights:
-        h.update(np.ascontiguousarray(weight.numpy()).data)
+    h.update(model_digest(model, trainable=True).encode())
     for inputs in data:
         h.update((inputs.digest() if inputs is not None else "none").encode())
     return h.hexdigest()
@@ -202,12 +201,7 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
 
     def on_train_begin(self, logs=None):
         super().on_train_begin(logs)
-        if self.monitor_op is None:
-            self._set_monitor_op()
-        for epoch, value in self.past:
-            self.wait += 1
-            if self._is_improvement(value, self.best):
-                self.best, self.best_epoch, self.wait = value, epoch, 0
+        compat.replay_early_stopping(self, self.past)
 
 
 def _mode(monitor: str) -> str:
@@ -290,7 +284,7 @@ def fit_logged(
             verbose=verbose,
         )
     finally:
-        model._initial_epoch = None
+        compat.reset_initial_epoch(model)
     logs = epoch_log.logs
     best = _best_epoch(logs, monitor)
     if validation is not None and checkpoint.exists():

@@ -4,7 +4,8 @@ Every training function takes data as either
 
 - ``(images, labels)``: numpy arrays, images ``(N, H, W, 3)`` RGB 0-255 (uint8 or float;
   grayscale ``(N, H, W)`` or ``(N, H, W, 1)`` is repeated into 3 channels), labels class
-  indices ``(N,)`` or one-hot ``(N, K)``; batched and shuffled by ``fit``; or
+  indices ``(N,)`` or one-hot ``(N, K)``; batched and shuffled by ``fit``. The images go
+  through the one image-batch check, :func:`daylib.data.images.to_rgb_batch`; or
 - a batched ``tf.data.Dataset`` yielding ``(images, labels)`` (shuffle it yourself).
 
 Example:
@@ -21,6 +22,8 @@ from typing import Optional, Union
 import keras
 import numpy as np
 import tensorflow as tf
+
+from daylib.data.images import InputShape, to_rgb_batch
 
 __all__ = ["Data", "Inputs", "as_inputs", "output_units", "loss_and_metrics", "check_class_weight"]
 
@@ -86,11 +89,18 @@ class Inputs:
         return h.hexdigest()
 
 
-def as_inputs(data: Data, *, role: str = "training") -> Inputs:
+def as_inputs(data: Data, *, role: str = "training", input_shape: InputShape = None) -> Inputs:
     """Check and wrap training or validation data (see the module docstring for the two forms).
 
+    Args:
+        data: ``(images, labels)`` arrays or a batched ``tf.data.Dataset`` of such pairs.
+        role: ``"training"`` or ``"validation"``, for the error messages.
+        input_shape: the model's input shape without the batch axis; arrays whose height and
+            width differ from it are refused before training starts.
+
     Raises:
-        ValueError: wrong shapes, mismatched lengths, or labels that are not class indices / one-hot.
+        ValueError: wrong shapes or values (a :class:`daylib.data.images.ImageError`, which is
+            one), mismatched lengths, or labels that are not class indices / one-hot.
 
     Example:
         >>> as_inputs((np.zeros((4, 32, 32, 3), "uint8"), np.array([0, 1, 0, 1]))).x.dtype
@@ -115,15 +125,8 @@ def as_inputs(data: Data, *, role: str = "training") -> Inputs:
         raise ValueError(
             f"{role.capitalize()} data must be (images, labels) arrays or a tf.data.Dataset; got {type(data).__name__}."
         )
-    images = np.asarray(data[0], dtype="float32")
+    images = to_rgb_batch(data[0], input_shape=input_shape, role=f"{role} images")
     labels = np.asarray(data[1])
-    if images.ndim == 3 or (images.ndim == 4 and images.shape[-1] == 1):
-        images = np.repeat(images.reshape(images.shape[:3] + (1,)), 3, axis=-1)
-    if images.ndim != 4 or images.shape[-1] != 3:
-        raise ValueError(
-            f"{role.capitalize()} images must have shape (N, H, W, 3) (RGB) or (N, H, W) (grayscale) "
-            f"with values 0-255; got {images.shape}."
-        )
     if len(labels) != len(images):
         raise ValueError(f"{role.capitalize()} data have {len(images)} images but {len(labels)} labels.")
     if labels.ndim == 2 and labels.shape[1] > 1:
