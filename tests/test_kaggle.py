@@ -130,14 +130,23 @@ def test_the_hand_written_config_folder_is_the_clients(tmp_path, monkeypatch):
         assert str(kaggle._config_dir()) == folder
 
 
-def test_the_network_check_uses_the_one_probe_and_says_what_to_do(monkeypatch):
+@needs_kagglesdk
+def test_the_network_check_dials_the_clients_endpoint_with_the_one_probe_and_says_what_to_do(monkeypatch):
     asked = []
     monkeypatch.setattr(kaggle, "reachable", lambda host, port, timeout: asked.append((host, port)) or False)
-    with pytest.raises(DownloadError, match=r"Cannot reach www\.kaggle\.com.*offline.*load\('phantom'\)"):
+    monkeypatch.delenv("KAGGLE_API_ENVIRONMENT", raising=False)
+    with pytest.raises(DownloadError, match=r"Cannot reach the Kaggle API at https://api\.kaggle\.com .*offline.*"
+                                            r"load\('phantom'\)"):
         kaggle.check_network()
-    assert asked == [("www.kaggle.com", 443)]
+    monkeypatch.setenv("KAGGLE_API_ENVIRONMENT", "TEST")  # kagglesdk's test endpoint, http://localhost:7777
+    with pytest.raises(DownloadError, match=r"http://localhost:7777 \(KAGGLE_API_ENVIRONMENT=TEST\)"):
+        kaggle.check_network()
+    assert asked == [("api.kaggle.com", 443), ("localhost", 7777)]
     monkeypatch.setattr(kaggle, "reachable", lambda host, port, timeout: True)
     kaggle.check_network()
+    monkeypatch.setenv("KAGGLE_API_ENVIRONMENT", "NOWHERE")
+    with pytest.raises(DownloadError, match="Unset KAGGLE_API_ENVIRONMENT"):
+        kaggle.check_network()
 
 
 def fake_kaggle_zip(path: Path, counts, nested_counts=None) -> None:
@@ -172,7 +181,7 @@ def fake_kaggle(monkeypatch, no_kaggle_credentials):
 
     def install(counts, nested_counts=None):
         api = FakeKaggleApi(counts, nested_counts)
-        monkeypatch.setattr(kaggle, "_kaggle_api", lambda: api)
+        monkeypatch.setattr(kaggle, "_kaggle_api", lambda credentials: api)
         return api
 
     return install
@@ -220,7 +229,7 @@ def test_a_broken_zip_is_deleted_and_explained(tmp_path, fake_kaggle):
 
     api = BrokenZipApi(TINY_COUNTS)
     fake_kaggle(TINY_COUNTS)
-    kaggle._kaggle_api = lambda: api  # undone by monkeypatch, which set it in fake_kaggle
+    kaggle._kaggle_api = lambda credentials: api  # undone by monkeypatch, which set it in fake_kaggle
     with pytest.raises(DownloadError, match="not a valid zip"):
         kaggle.download(tmp_path / "chest_xray", quiet=True)
     assert not (tmp_path / "chest_xray.download").exists() and not (tmp_path / "chest_xray").exists()
