@@ -1,4 +1,7 @@
 """Every lesson follows the course's rules; nbval (make test) executes them separately."""
+import ast
+import importlib
+import importlib.util
 import json
 import re
 from pathlib import Path
@@ -19,8 +22,28 @@ def _source(cell: dict) -> str:
     return "".join(cell["source"])
 
 
-def test_there_are_lessons():
-    assert len(NOTEBOOKS) >= 1
+def test_lessons_are_numbered_from_00_without_gaps():
+    numbers = [int(path.name[:2]) for path in NOTEBOOKS]
+    assert numbers == list(range(len(numbers))) and len(numbers) >= 9, [p.name for p in NOTEBOOKS]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_lesson_imports_only_names_daylib_has(path):
+    """Every ``from daylib... import x`` / ``import daylib...`` in a lesson resolves (fast, before nbval runs it)."""
+    for cell in _cells(path):
+        if cell["cell_type"] != "code":
+            continue
+        source = re.sub(r"^(\s*)[%!].*$", r"\1pass", _source(cell), flags=re.M)  # IPython magics
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("daylib"):
+                module = importlib.import_module(node.module)
+                for alias in node.names:
+                    assert hasattr(module, alias.name) or importlib.util.find_spec(f"{node.module}.{alias.name}"), \
+                        f"{path.name}: {node.module} has no {alias.name}"
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.name.startswith("daylib"):
+                        importlib.import_module(alias.name)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

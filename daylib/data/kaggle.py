@@ -393,7 +393,7 @@ def _kaggle_api(credentials: str) -> KaggleApi:
 
 
 _MISSING_CLIENT = ("The kaggle package is missing, or older than 1.7 (it has no kagglesdk): "
-                   "pip install -U kaggle (or 'daylib[kaggle]').")
+                   "pip install -U 'kaggle>=2.2,<3' (the range daylib is tested with).")
 
 
 def _client_failure(error: Exception, credentials: str, cache: Optional[Path] = None) -> Exception:
