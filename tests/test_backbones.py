@@ -6,7 +6,26 @@ import numpy as np
 import pytest
 
 from daylib.models import backbones
-from daylib.models.backbones import BACKBONES, OfflineWeightsError, backbone, get_spec
+from daylib.models.backbones import BACKBONES, WEIGHTS_HOST, OfflineWeightsError, backbone, get_spec
+from daylib.models.preprocessing import IMAGENET_BGR_MEANS
+from daylib.network import reachable
+
+SCALING = {
+    "tf": lambda x: x / 127.5 - 1.0,
+    "caffe": lambda x: x[..., ::-1] - np.array(IMAGENET_BGR_MEANS, np.float32),
+    "lite": lambda x: (x - 127.0) / 128.0,
+    "none": lambda x: x,  # keras EfficientNetB0 scales inside its own graph
+}
+"""What each preprocessing mode does to RGB 0-255, written out independently of the layers."""
+
+
+def assert_scales_rgb_0_255_first(model, mode):
+    """The layer after the input is the family's scaling, and the rest of the network sees only its output."""
+    first = model.layers[1]
+    rest = keras.Model(first.output, model.output)
+    x = np.random.default_rng(0).uniform(0, 255, (2, *model.input.shape[1:])).astype(np.float32)
+    np.testing.assert_allclose(np.asarray(first(x)), SCALING[mode](x), rtol=1e-6, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(model(x)), np.asarray(rest(SCALING[mode](x))), rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("name", [n for n in BACKBONES if n != "efficientnet_lite0"])
@@ -20,12 +39,15 @@ def test_every_keras_family_builds_small_with_a_real_last_conv_layer(name):
     assert all(not isinstance(x, keras.layers.Conv2D) for x in after)  # really the last conv layer
     assert len(after) <= 1  # the base's output, or (VGG16) one pooling after it
     assert model.input.shape[1:] == (size, size, 3)
+    assert model.layers[1].name == "preprocess"
+    assert_scales_rgb_0_255_first(model, spec.preprocessing)
 
 
 def test_bundled_entry_has_its_last_conv_layer():
     spec = get_spec("efficientnet_lite0")
     model = backbone("efficientnet_lite0", weights=None, input_shape=(64, 64, 3))
     assert model.get_layer(spec.last_conv_layer).output.shape == (None, 2, 2, 1280)
+    assert_scales_rgb_0_255_first(model, spec.preprocessing)
 
 
 def test_preprocessing_is_inside_the_model():
@@ -40,7 +62,7 @@ def test_preprocessing_is_inside_the_model():
 
 def test_offline_imagenet_request_fails_fast_naming_the_bundled_model(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    monkeypatch.setattr(backbones, "_online", lambda timeout=3.0: False)
+    monkeypatch.setattr(backbones, "reachable", lambda host, port, timeout=3.0: False)
     start = time.monotonic()
     with pytest.raises(OfflineWeightsError, match="efficientnet_lite0.*weights=None"):
         backbone("resnet50", weights="imagenet", input_shape=(64, 64, 3))
@@ -51,12 +73,12 @@ def test_offline_check_accepts_weights_already_in_the_keras_cache(tmp_path, monk
     (tmp_path / "models").mkdir()
     (tmp_path / "models" / "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5").write_bytes(b"")
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    monkeypatch.setattr(backbones, "_online", lambda timeout=3.0: False)
+    monkeypatch.setattr(backbones, "reachable", lambda host, port, timeout=3.0: False)
     backbones._check_weights_reachable(get_spec("vgg16"))  # no exception: Keras will use the cached file
 
 
 def test_this_machine_is_really_offline_and_the_real_probe_says_so():
-    assert backbones._online(timeout=3.0) is False
+    assert reachable(*WEIGHTS_HOST, timeout=3.0) is False
 
 
 def test_bad_arguments():
@@ -68,7 +90,3 @@ def test_bad_arguments():
         backbone("inception_v3", weights=None, input_shape=(64, 64, 3))
     with pytest.raises(ValueError, match="Grayscale"):
         backbone("vgg16", weights=None, input_shape=(64, 64, 1))
-
-
-def test_keras_model_type():
-    assert isinstance(backbone("mobilenet", weights=None, input_shape=(32, 32, 3)), keras.Model)

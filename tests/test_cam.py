@@ -5,7 +5,9 @@ import pytest
 import tensorflow as tf
 
 from _helpers_cam import SIZE, flattened, images, nested_functional, small_base
-from daylib.cam import CAM, METHODS, GradCAM, GradCAMPlusPlus, LayerCAM, ScoreCAM, split_model
+import daylib.cam
+from daylib.cam import CAM, METHOD_LABELS, METHODS, GradCAM, GradCAMPlusPlus, LayerCAM, ScoreCAM, split_model
+from daylib.cam.registry import method_class, method_key, methods, register
 
 # --- a 2x2 model whose Grad-CAM is worked out by hand -------------------------------------------
 # 1x1 conv: feature 0 = red channel, feature 1 = green channel. GAP -> Dense(3, softmax).
@@ -196,6 +198,30 @@ def test_every_method_on_a_nested_model_gives_bounded_maps(nested_pair, name):
     assert not np.isnan(maps).any() and maps.min() >= 0 and maps.max() == pytest.approx(1.0)
 
 
+def test_deeper_nesting_and_compiled_models_split_like_the_flat_model(nested_pair):
+    base, nested, flat = nested_pair
+    inputs = keras.Input((SIZE, SIZE, 3))
+    middle = keras.Model(inputs, keras.layers.Identity(name="pass")(base(inputs)), name="middle")
+    sequential = keras.Sequential([middle, keras.layers.Identity(name="pass2")], name="wrapper")
+    outer_in = keras.Input((SIZE, SIZE, 3))
+    x = sequential(outer_in)
+    for name in ("gap", "dropout", "head"):
+        x = nested.get_layer(name)(x)
+    deep = keras.Model(outer_in, x, name="deep")  # functional > Sequential > functional > functional base
+
+    def unregistered_loss(y_true, y_pred):
+        return keras.ops.mean(keras.ops.square(y_true - y_pred))
+
+    deep.compile(optimizer="adam", loss=unregistered_loss)  # a compile config that cannot be rebuilt
+    x = images(2)
+    cam = GradCAM(deep, layer="add")
+    assert cam.layer_path == "wrapper/middle/small_base/add"
+    np.testing.assert_allclose(cam(x, classes=[0, 2]), GradCAM(flat, layer="add")(x, classes=[0, 2]), atol=1e-5)
+    head = {id(v) for v in nested.get_layer("head").weights}  # read by the split's Head, not called
+    assert {id(v) for v in cam.split.model.weights} == {id(v) for v in deep.weights} - head  # shared, not copied
+    assert not cam.split.model.compiled
+
+
 @pytest.mark.filterwarnings("ignore:GradCAM. 2 heatmap")  # random weights: one class has no positive evidence
 def test_keras_applications_models_nested_and_whole():
     base = keras.applications.MobileNetV2(weights=None, include_top=False, input_shape=(64, 64, 3), alpha=0.35)
@@ -322,3 +348,38 @@ def test_score_cam_options_are_checked(nested_pair):
     _, nested, _ = nested_pair
     with pytest.raises(ValueError, match="max_channels"):
         ScoreCAM(nested, max_channels=0)
+
+
+# --- the method registry -------------------------------------------------------------------------
+def test_the_registry_is_the_one_list_of_methods():
+    assert [(m.key, m.label, m.cls) for m in methods()] == [
+        ("cam", "CAM", CAM), ("gradcam", "Grad-CAM", GradCAM), ("gradcam++", "Grad-CAM++", GradCAMPlusPlus),
+        ("scorecam", "Score-CAM", ScoreCAM), ("layercam", "LayerCAM", LayerCAM),
+    ]
+    assert dict(METHODS) == {m.label: m.cls for m in methods()} and METHODS["Grad-CAM"] is GradCAM
+    assert list(METHODS.items())[0] == ("CAM", CAM)
+    assert dict(METHOD_LABELS) == {m.key: m.label for m in methods()}
+    for method in methods():  # every registered class is exported by daylib.cam
+        assert getattr(daylib.cam, method.cls.__name__) is method.cls and method.cls.__name__ in daylib.cam.__all__
+
+
+def test_method_names_are_read_in_any_usual_spelling():
+    spellings = ("Grad-CAM++", "gradcam_plusplus", "GradCAMPlusPlus", "gradcampp")
+    spellings += ("Score-CAM", "score_cam", "LayerCAM", "CAM")
+    assert [method_key(name) for name in spellings] == [
+        "gradcam++", "gradcam++", "gradcam++", "gradcam++", "scorecam", "scorecam", "layercam", "cam",
+    ]
+    assert method_class("grad cam") is GradCAM
+    with pytest.raises(ValueError, match="Unknown heatmap method 'occlusion'; choose one of: cam, gradcam"):
+        method_key("occlusion")
+    with pytest.raises(KeyError, match="Occlusion"):
+        METHODS["Occlusion"]
+
+
+def test_a_method_cannot_take_a_registered_name():
+    before = methods()
+    with pytest.raises(ValueError, match="'Grad CAM' is taken by GradCAM"):
+        register("meangrad", "Grad CAM")(type("MeanGradient", (GradCAM,), {}))
+    with pytest.raises(ValueError, match="'LayerCAM' is taken by LayerCAM"):
+        register("layer_cam2", "Layer map")(type("LayerCAM", (GradCAM,), {}))
+    assert methods() == before

@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 from _helpers_figures import assert_titles_fit
 
-from daylib.cam import CAM, BaseCAM, GradCAM, GradCAMPlusPlus, LayerCAM, ScoreCAM
+from daylib.cam import BaseCAM, GradCAM
+from daylib.cam.registry import methods
+from daylib.data.images import ImageError
 from daylib.models import build_classifier
 from daylib.viz.heatmaps import colorize, overlay
 from daylib.widgets import (
@@ -17,11 +19,13 @@ from daylib.widgets import (
     render_feature_maps,
     render_heatmap,
     snapshot_explorer,
+    stage_layers,
 )
-from daylib.widgets.render import MAX_CHANNELS, as_image_batch, feature_grid, method_key, png_bytes, spaced, stage_layers
+from daylib.widgets.figures import spaced
+from daylib.widgets.render import MAX_CHANNELS, feature_grid, png_bytes
 
 SIZE = 32
-METHODS = {"cam": CAM, "gradcam": GradCAM, "gradcam++": GradCAMPlusPlus, "scorecam": ScoreCAM, "layercam": LayerCAM}
+METHODS = methods()
 TINY_FEATURE_LAYERS = ["tiny_base/conv1", "tiny_base/pool1", "tiny_base/relu2"]
 
 
@@ -107,11 +111,11 @@ def test_feature_layers_keep_block_outputs_not_every_batchnorm(softmax_model, li
     assert spaced(list("abcdefg"), 3) == ["a", "d", "g"] and spaced(list("ab"), 5) == ["a", "b"]
 
 
-@pytest.mark.parametrize("method", list(METHODS))
+@pytest.mark.parametrize("method", METHODS, ids=[method.key for method in METHODS])
 def test_render_heatmap_matches_the_cam_at_the_last_layer(softmax_model, images, method):
     image = images[0]
-    heat = METHODS[method](softmax_model)(image[None], classes=2)[0]
-    rendered = render_heatmap(softmax_model, image, layer=None, class_index=2, method=method, alpha=0.5)
+    heat = method.cls(softmax_model)(image[None], classes=2)[0]
+    rendered = render_heatmap(softmax_model, image, layer=None, class_index=2, method=method.key, alpha=0.5)
     assert rendered.dtype == np.uint8 and rendered.shape == (SIZE, SIZE, 3)
     assert heat.max() > 0
     np.testing.assert_array_equal(rendered, overlay(image, heat, alpha=0.5))
@@ -165,15 +169,14 @@ def test_renderer_caches_cam_objects_and_heatmaps(softmax_model, images, cam_cal
 
 
 def test_method_names_images_and_class_names_are_checked(softmax_model, images):
-    assert [method_key(m) for m in ("Grad-CAM++", "gradcam_plusplus", "Score-CAM", "LayerCAM", "CAM")] == [
-        "gradcam++", "gradcam++", "scorecam", "layercam", "cam",
-    ]
     with pytest.raises(ValueError, match="Unknown heatmap method 'occlusion'"):
-        method_key("occlusion")
-    with pytest.raises(ValueError, match="within 0-255"):
-        as_image_batch(images / 255.0 - 0.5)
-    with pytest.raises(ValueError, match=r"RGB image \(H, W, 3\)"):
-        as_image_batch(np.zeros((SIZE, SIZE)))
+        render_heatmap(softmax_model, images[0], method="occlusion")
+    with pytest.raises(ImageError, match=r"values in \[-0\.5, 0\.48\d*\]; the course's models take RGB 0-255"):
+        HeatmapRenderer(softmax_model, images / 255.0 - 0.5)
+    with pytest.raises(ImageError, match=r"shape \(2, 32, 32, 4\); expected a batch \(n, H, W, 3\)"):
+        HeatmapRenderer(softmax_model, np.zeros((2, SIZE, SIZE, 4)))
+    gray = HeatmapRenderer(softmax_model, images[0].mean(axis=-1))  # one grayscale film: three equal channels
+    assert gray.images.shape == (1, SIZE, SIZE, 3)
     with pytest.raises(ValueError, match="Images are 40x40 but the model expects 32x32: resize"):
         heatmap_explorer(softmax_model, np.zeros((40, 40, 3), np.uint8))
     with pytest.raises(ValueError, match="Images are 40x40"):
@@ -257,7 +260,7 @@ def test_heatmap_explorer_builds_headless_with_the_right_controls(softmax_model,
         (names[order[2]], order[2]),
     ]
     assert explorer.klass.value == order[0]
-    assert [label for label, _ in explorer.method.options] == ["CAM", "Grad-CAM", "Grad-CAM++", "Score-CAM", "LayerCAM"]
+    assert explorer.method.options == tuple((method.label, method.key) for method in METHODS)
     assert explorer.method.value == "gradcam" and explorer.alpha.value == 0.4
     assert [label for label, _ in explorer.image_picker.options] == ["image 0", "image 1"]
     assert explorer.view.format == "png" and explorer.view.layout.width == "320px" and explorer.view.layout.height == "320px"

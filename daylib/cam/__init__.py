@@ -2,21 +2,25 @@
 
 Every method shares one base (:class:`BaseCAM`: one forward pass, gradients for all
 requested classes at once, ReLU, upsampling, normalisation) and differs only in
-how it weights the feature-map channels. Heatmap metrics live in
-:mod:`daylib.cam.metrics`; overlays in :mod:`daylib.viz.heatmaps`.
+how it weights the feature-map channels (:mod:`daylib.cam.methods`). The methods are
+listed once, in :mod:`daylib.cam.registry`: every registered class is exported here,
+and :data:`METHODS` maps their display labels to them. Heatmap metrics live in
+:mod:`daylib.cam.metrics`; overlays in :mod:`daylib.viz.heatmaps`; splitting a model at
+a layer in :mod:`daylib.models.split` (re-exported here).
 
 Example:
-    >>> from daylib.cam import GradCAM
+    >>> from daylib.cam import GradCAM, METHODS
     >>> cam = GradCAM(model)                 # last conv layer, also inside a nested base
     >>> heatmaps = cam(images)               # (B, H, W) in [0, 1], for the predicted classes
+    >>> maps = {label: method(model)(images) for label, method in METHODS.items()}
 """
+from daylib.cam import methods
 from daylib.cam.base import BaseCAM
-from daylib.cam.graph import Head, SplitModel, split_model
-from daylib.cam.methods import CAM, GradCAM, GradCAMPlusPlus, LayerCAM, ScoreCAM
-
-METHODS = {"CAM": CAM, "Grad-CAM": GradCAM, "Grad-CAM++": GradCAMPlusPlus, "Score-CAM": ScoreCAM, "LayerCAM": LayerCAM}
-"""The methods by display name, e.g. for a widget's drop-down."""
+from daylib.cam.methods import *  # noqa: F401,F403  (every registered method class)
+from daylib.cam.registry import METHOD_LABELS, METHODS, method_class, method_key, register
+from daylib.models.split import Head, SplitModel, split_model
 
 __all__ = [
-    "BaseCAM", "CAM", "GradCAM", "GradCAMPlusPlus", "LayerCAM", "ScoreCAM", "METHODS", "Head", "SplitModel", "split_model",
+    "BaseCAM", *methods.__all__, "METHODS", "METHOD_LABELS", "method_class", "method_key", "register",
+    "Head", "SplitModel", "split_model",
 ]

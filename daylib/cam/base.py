@@ -21,8 +21,9 @@ Shapes returned by ``cam(images, classes)``:
 ====================================  ==================  ===========================
 
 The class axis is present exactly when ``classes`` is 2-D (a list of lists or a
-2-D array); ``(1, K)`` asks for the same K classes on every image. A single image
-``(H, W, 3)`` is treated as a batch of one.
+2-D array); ``(1, K)`` asks for the same K classes on every image. Images go through
+:func:`daylib.data.images.to_rgb_batch` (the one image check): a single image
+``(H, W, 3)`` is a batch of one, and grayscale films are repeated into three channels.
 
 Example:
     >>> from daylib.cam import GradCAM
@@ -41,8 +42,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from daylib.cam.graph import SplitModel, split_model
+from daylib.data.images import to_rgb_batch
 from daylib.models.layers import LayerRef
+from daylib.models.split import SplitModel, split_model
 
 Classes = Union[None, int, Sequence[int], Sequence[Sequence[int]], np.ndarray]
 
@@ -105,13 +107,15 @@ class BaseCAM:
         """Heatmaps ``(B, [K,] H, W)`` float32 in [0, 1]; see the module docstring for shapes.
 
         Raises:
-            ValueError: images of the wrong shape, or a class index out of range.
+            ImageError: images the model cannot take (shape, size, values; see
+                :func:`daylib.data.images.to_rgb_batch`). It is a ValueError.
+            ValueError: a class index out of range.
 
         Example:
             >>> cam(images, classes=[285, 281]).shape     # one class per image
             (2, 224, 224)
         """
-        batch = self._images(images)
+        batch = to_rgb_batch(images, single=True, input_shape=self.split.input_shape, role="images")
         class_array, has_class_axis = self._class_array(classes, len(batch))
         heatmaps, zero, logits, used = self._explain(tf.constant(batch), tf.constant(class_array))
         self.last_logits = logits.numpy()
@@ -183,26 +187,6 @@ class BaseCAM:
                 )
             per_class.append(gradient)
         return tf.stack(per_class, axis=1)
-
-    def _images(self, images: np.ndarray) -> np.ndarray:
-        batch = np.asarray(images, dtype=np.float32)
-        if batch.ndim == 3:
-            batch = batch[None]
-        expected = self.split.input_shape
-        if batch.ndim != 4 or batch.shape[-1] != expected[-1]:
-            raise ValueError(
-                f"Expected images shaped (batch, height, width, {expected[-1]}) or one (height, width, {expected[-1]}) "
-                f"image, got {np.shape(images)}."
-            )
-        for axis, (got, want) in enumerate(zip(batch.shape[1:3], expected[:2])):
-            if want is not None and got != want:
-                raise ValueError(
-                    f"Images are {batch.shape[1]}x{batch.shape[2]} but the model expects {expected[0]}x{expected[1]}: "
-                    "resize them first, e.g. with daylib.data.images.resize(image, size)."
-                )
-        if not np.all(np.isfinite(batch)):
-            raise ValueError("Images contain NaN or infinite values.")
-        return batch
 
     def _class_array(self, classes: Classes, batch: int) -> tuple[np.ndarray, bool]:
         if classes is None:

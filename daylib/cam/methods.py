@@ -10,12 +10,16 @@ gradients, ReLU, upsampling, normalisation).
 - :class:`GradCAM` (Selvaraju et al. 2017): ``w = mean over positions of g``.
 - :class:`GradCAMPlusPlus` (Chattopadhay et al. 2018): positive gradients weighted
   per position by ``g^2 / (2 g^2 + sum(A) g^3)``.
-- :class:`LayerCAM` (Jiang et al. 2021): ``map = sum_c relu(g) * A``, no pooling,
-  so earlier layers give sharp maps.
 - :class:`ScoreCAM` (Wang et al. 2020): no gradients; each channel, upsampled and
   scaled to [0, 1], masks the image, and the class probability of the masked image
   is that channel's weight. Only the highest-variance channels are used
   ("Faster Score-CAM"), and the masked images go through the model in batches.
+- :class:`LayerCAM` (Jiang et al. 2021): ``map = sum_c relu(g) * A``, no pooling,
+  so earlier layers give sharp maps.
+
+Each class carries ``@register(key, label)`` (:mod:`daylib.cam.registry`): that one
+line puts a new method in ``daylib.cam``, ``daylib.cam.METHODS``, the explorer's
+method toggle and the tests that run every method.
 
 Example:
     >>> from daylib.cam import GradCAM, ScoreCAM
@@ -30,11 +34,13 @@ import keras
 import tensorflow as tf
 
 from daylib.cam.base import BaseCAM
+from daylib.cam.registry import methods, register
 from daylib.models.layers import LayerRef
 
 EPSILON = 1e-7
 
 
+@register("cam", "CAM")
 class CAM(BaseCAM):
     """The original class activation map: the feature map weighted by the classifier's Dense weights.
 
@@ -65,6 +71,7 @@ class CAM(BaseCAM):
         return tf.gather(tf.transpose(self.split.head.class_weights()), classes)
 
 
+@register("gradcam", "Grad-CAM")
 class GradCAM(BaseCAM):
     """Grad-CAM: channels weighted by the spatial mean of the class logit's gradient.
 
@@ -77,6 +84,7 @@ class GradCAM(BaseCAM):
         return tf.reduce_mean(gradients, axis=(2, 3))
 
 
+@register("gradcam++", "Grad-CAM++")
 class GradCAMPlusPlus(BaseCAM):
     """Grad-CAM++: positive gradients, each position weighted so several objects all count.
 
@@ -93,20 +101,7 @@ class GradCAMPlusPlus(BaseCAM):
         return tf.reduce_sum(tf.nn.relu(gradients) * alpha, axis=(2, 3))
 
 
-class LayerCAM(BaseCAM):
-    """LayerCAM: each position weighted by its own positive gradient, good for early layers.
-
-    Example:
-        >>> maps = LayerCAM(model, layer=conv_layers(model)[-10])(images)
-    """
-
-    def layer_maps(
-        self, activations: tf.Tensor, gradients: Optional[tf.Tensor], classes: tf.Tensor, images: tf.Tensor
-    ) -> tf.Tensor:
-        """``sum_c relu(g) * A``: ``(B, K, h, w)``."""
-        return tf.reduce_sum(tf.nn.relu(gradients) * activations[:, None], axis=-1)
-
-
+@register("scorecam", "Score-CAM")
 class ScoreCAM(BaseCAM):
     """Score-CAM without gradients, capped to the most varied channels and batched.
 
@@ -163,3 +158,22 @@ class ScoreCAM(BaseCAM):
 
         probabilities = tf.map_fn(forward, batches, fn_output_signature=tf.float32)
         return tf.reshape(probabilities, (chunks * size, -1))[:count]
+
+
+@register("layercam", "LayerCAM")
+class LayerCAM(BaseCAM):
+    """LayerCAM: each position weighted by its own positive gradient, good for early layers.
+
+    Example:
+        >>> maps = LayerCAM(model, layer=conv_layers(model)[-10])(images)
+    """
+
+    def layer_maps(
+        self, activations: tf.Tensor, gradients: Optional[tf.Tensor], classes: tf.Tensor, images: tf.Tensor
+    ) -> tf.Tensor:
+        """``sum_c relu(g) * A``: ``(B, K, h, w)``."""
+        return tf.reduce_sum(tf.nn.relu(gradients) * activations[:, None], axis=-1)
+
+
+__all__ = [method.cls.__name__ for method in methods() if method.cls.__module__ == __name__]
+"""Every method class registered in this module (``from daylib.cam.methods import *`` exports them all)."""

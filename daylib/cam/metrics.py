@@ -36,6 +36,9 @@ import cv2
 import keras
 import numpy as np
 
+from daylib.data.images import to_rgb_batch
+from daylib.models.inference import predict
+
 Transform = Union[str, Callable[[np.ndarray], np.ndarray]]
 
 TRANSFORMS = ("hflip", "vflip", "rotate", "shift")
@@ -225,7 +228,7 @@ def faithfulness_table(
     """
     if random_repeats < 1:
         raise ValueError(f"random_repeats must be at least 1, got {random_repeats}.")
-    batch = np.asarray(images, dtype=np.float32)
+    batch = to_rgb_batch(images)
     table = {name: _mean_aucs(model, batch, maps, classes, steps, seed) for name, maps in heatmaps.items()}
     first = np.asarray(next(iter(heatmaps.values())))
     random_maps = random_heatmaps((random_repeats * len(first), *first.shape[1:]), seed)
@@ -261,7 +264,7 @@ def heatmap_agreement(
     Example:
         >>> heatmap_agreement(GradCAM(model), images, transform="rotate", amount=15).correlation
     """
-    batch = np.asarray(images, dtype=np.float32)
+    batch = to_rgb_batch(images, single=True)
     apply = _transform_fn(transform, amount)
     original = cam(batch, classes)
     if np.ndim(original) != 3:
@@ -280,8 +283,7 @@ def heatmap_agreement(
 
 def _heat_and_masks(heatmaps: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     heat = np.asarray(heatmaps, dtype=np.float32)
-    if heat.ndim == 2:
-        heat = heat[None]
+    heat = heat[None] if heat.ndim == 2 else heat
     if heat.ndim != 3:
         raise ValueError(f"Expected heatmaps of shape (B, H, W), got {heat.shape}.")
     if not np.all(np.isfinite(heat)):
@@ -331,12 +333,10 @@ def _correlation(a: np.ndarray, b: np.ndarray) -> float:
 def _perturbation_curve(model, images, heatmaps, classes, steps, baseline, batch_size, seed, insert: bool) -> Curve:
     if steps < 1:
         raise ValueError(f"steps must be at least 1, got {steps}.")
-    batch = np.asarray(images, dtype=np.float32)
+    batch = to_rgb_batch(images)
     heat = np.asarray(heatmaps, dtype=np.float32)
-    if batch.ndim != 4 or heat.shape != batch.shape[:3]:
-        raise ValueError(
-            f"Expected images (B, H, W, 3) and heatmaps (B, H, W) of the same size, got {batch.shape} and {heat.shape}."
-        )
+    if heat.shape != batch.shape[:3]:
+        raise ValueError(f"Expected heatmaps (B, H, W) of the images' size, got {heat.shape} for images {batch.shape}.")
     targets = np.broadcast_to(np.asarray(classes, dtype=int), (len(batch),))
     pixels = heat.shape[1] * heat.shape[2]
     tie_break = np.random.default_rng(seed).random(pixels)
@@ -372,7 +372,7 @@ def _baseline(image: np.ndarray, kind: str) -> np.ndarray:
 
 
 def _class_probabilities(model: keras.Model, images: np.ndarray, batch_size: int) -> np.ndarray:
-    outputs = np.asarray(model.predict(images, batch_size=batch_size, verbose=0))
+    outputs, _ = predict(model, images, batch_size=batch_size)
     if outputs.ndim != 2:
         raise ValueError(f"The model outputs shape {outputs.shape}; the curves need (batch, classes) probabilities.")
     return np.concatenate([1 - outputs, outputs], axis=1) if outputs.shape[1] == 1 else outputs

@@ -19,7 +19,6 @@ Example:
 from __future__ import annotations
 
 import os
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
@@ -28,8 +27,10 @@ import keras
 
 from daylib.models.efficientnet_lite import efficientnet_lite0
 from daylib.models.preprocessing import preprocessing_layer
+from daylib.network import reachable
 
 WEIGHTS_HOST = ("storage.googleapis.com", 443)
+"""Where ``keras.applications`` downloads ImageNet weights from: ``reachable(*WEIGHTS_HOST)`` says if it can."""
 BUNDLED = "efficientnet_lite0"
 
 
@@ -167,19 +168,11 @@ def _keras_cache() -> Path:
     return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models"
 
 
-def _online(timeout: float = 3.0) -> bool:
-    try:
-        socket.create_connection(WEIGHTS_HOST, timeout=timeout).close()
-    except OSError:
-        return False
-    return True
-
-
 def _check_weights_reachable(spec: BackboneSpec) -> None:
     cache = _keras_cache()
     if cache.is_dir() and any(p.name.startswith(spec.weights_file_prefix) for p in cache.iterdir()):
         return
-    if _online():
+    if reachable(*WEIGHTS_HOST):
         return
     raise OfflineWeightsError(
         f"ImageNet weights for {spec.name!r} come from keras.applications, which must download them from "

@@ -23,9 +23,9 @@ import keras
 
 from daylib.models.backbones import backbone as build_backbone
 from daylib.models.backbones import get_spec
-from daylib.models.layers import base_model, conv_layers, iter_layers
+from daylib.models.layers import base_model, iter_layers
 
-__all__ = ["build_classifier", "base_model", "freeze", "unfreeze", "conv_layers", "trainable_layer_names"]
+__all__ = ["build_classifier", "base_model", "freeze", "unfreeze", "trainable_layer_names"]
 
 
 def build_classifier(

@@ -5,12 +5,21 @@ Keras upgrade that breaks one breaks it in one known place (the tests of the mod
 use these fail first). Checked on Keras 3.15.1 (TensorFlow 2.21) and on the oldest
 supported pair in ``requirements.txt`` (see the README's "Tested versions").
 
-- :func:`run_through_graph`: replay a functional model's graph with a function of our
-  own per layer call (``Functional._run_through_graph``). Used to split a model at an
-  inner layer of a nested base. ``keras.models.clone_model(call_function=...)`` does not
-  do the job: with ``recursive=True`` it rebuilds each nested model as a new model of its
-  own, so an inner layer's output stays in the inner graph and cannot be an output of
-  one flat model ("graph disconnected"), which is the whole point of the split.
+- :func:`is_functional`: whether a model is a functional graph (``keras.Model(inputs,
+  outputs)``, every ``keras.applications`` model) rather than a subclassed model with its
+  own ``call()``. Keras exports no ``Functional`` class, so this is the same
+  ``isinstance`` test that ``keras.models.clone_model`` makes. Splitting a model at an
+  inner layer (:mod:`daylib.models.split`) needs it only to refuse subclassed models with
+  a clear message; the split itself replays the graph through the public
+  ``keras.models.clone_model(clone_function=lambda layer: layer, call_function=...)``,
+  entering each nested model with ``input_tensors=`` set to the outer tensors, so no
+  private graph call is needed (checked on Keras 3.3.3 with TensorFlow 2.16 and on 3.15.1).
+  With ``recursive=True`` instead, Keras 3.15 rebuilds each nested model as a model of its
+  own, on new inputs, so an inner layer's output cannot be an output of one flat model
+  ("Output ... is not connected to `inputs`"); ``input_tensors=`` per nested model avoids that
+  on both versions. The graph is replayed on a plain functional view,
+  ``keras.Model(model.input, model.output)``: clone_model recompiles a compiled model from its
+  compile config (Keras 3.15), which fails on an unregistered custom loss.
 - :func:`reset_initial_epoch`: ``Model.fit`` with ``BackupAndRestore`` sets
   ``model._initial_epoch`` and never resets it, so the next ``fit`` of the same model
   would start at the wrong epoch.
@@ -20,38 +29,30 @@ supported pair in ``requirements.txt`` (see the README's "Tested versions").
 
 Example:
     >>> from daylib.models import compat
-    >>> compat.is_functional(model)
+    >>> compat.is_functional(keras.applications.MobileNetV2(weights=None))
     True
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Sequence
 
 import keras
+from keras.src.models.functional import Functional
 
-__all__ = ["is_functional", "run_through_graph", "reset_initial_epoch", "replay_early_stopping"]
+__all__ = ["is_functional", "reset_initial_epoch", "replay_early_stopping"]
 
 
 def is_functional(model: keras.Model) -> bool:
-    """True for a functional model (or a Sequential one, a functional model in Keras 3) whose graph can be replayed.
+    """True for a functional model, whose graph of layer calls can be followed (Keras 3.3-3.15).
+
+    False for a Sequential model (its layers are a plain list: ``model.layers``) and for a
+    subclassed one (its own ``call()``).
 
     Example:
-        >>> is_functional(keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)]))
-        True
+        >>> is_functional(keras.Model(inputs, outputs)), is_functional(keras.Sequential([keras.Input((4,))]))
+        (True, False)
     """
-    return callable(getattr(model, "_run_through_graph", None))
-
-
-def run_through_graph(model: keras.Model, inputs: Any, call: Callable[..., Any]) -> Any:
-    """Run ``model``'s graph on ``inputs``, calling ``call(layer, *args, **kwargs)`` for each layer call.
-
-    Uses ``Functional._run_through_graph(inputs, operation_fn)`` (Keras 3.0-3.15: the
-    ``operation_fn`` keyword takes a layer and returns the callable to run for it).
-
-    Example:
-        >>> out = run_through_graph(model, keras.Input((64, 64, 3)), lambda layer, *a, **k: layer(*a, **k))
-    """
-    return model._run_through_graph(inputs, operation_fn=lambda layer: (lambda *a, **k: call(layer, *a, **k)))
+    return isinstance(model, Functional)
 
 
 def reset_initial_epoch(model: keras.Model) -> None:

@@ -9,11 +9,19 @@ that return pictures, so tests and static pages get the same result:
   static twin :func:`plot_feature_maps`.
 - :func:`snapshot_explorer` steps through precomputed heatmaps (e.g. per fine-tuning epoch).
 
+Modules: :mod:`~daylib.widgets.render` (pictures as arrays, with their caches),
+:mod:`~daylib.widgets.figures` (static matplotlib figures), :mod:`~daylib.widgets.controls`
+(the shared controls), :mod:`~daylib.widgets.explorers` (the widgets). The layers they
+offer come from :mod:`daylib.models.layers` (:func:`feature_layers`, :func:`stage_layers`,
+re-exported here), the methods from :mod:`daylib.cam.registry`.
+
 Example:
     >>> from daylib.widgets import heatmap_explorer, heatmap_grid
     >>> heatmap_grid(model, cat, class_index=285)      # shows on GitHub too
     >>> heatmap_explorer(model, cat)                    # live, with a kernel
 """
+from daylib.models.layers import feature_layers, stage_layers
+from daylib.widgets.controls import Explorer
 from daylib.widgets.explorers import (
     HeatmapExplorer,
     LayerExplorer,
@@ -22,19 +30,11 @@ from daylib.widgets.explorers import (
     layer_explorer,
     snapshot_explorer,
 )
-from daylib.widgets.render import (
-    FeatureMaps,
-    HeatmapRenderer,
-    feature_layers,
-    heatmap_grid,
-    plot_feature_maps,
-    render_feature_maps,
-    render_heatmap,
-    stage_layers,
-)
+from daylib.widgets.figures import heatmap_grid, plot_feature_maps
+from daylib.widgets.render import FeatureMaps, HeatmapRenderer, feature_grid, render_feature_maps, render_heatmap
 
 __all__ = [
-    "FeatureMaps", "HeatmapExplorer", "HeatmapRenderer", "LayerExplorer", "SnapshotExplorer",
-    "feature_layers", "heatmap_explorer", "heatmap_grid", "layer_explorer", "plot_feature_maps",
+    "Explorer", "FeatureMaps", "HeatmapExplorer", "HeatmapRenderer", "LayerExplorer", "SnapshotExplorer",
+    "feature_grid", "feature_layers", "heatmap_explorer", "heatmap_grid", "layer_explorer", "plot_feature_maps",
     "render_feature_maps", "render_heatmap", "snapshot_explorer", "stage_layers",
 ]

@@ -4,8 +4,8 @@ Each explorer is an ``ipywidgets.VBox``, so a notebook cell that ends with it sh
 (JupyterLab 4, Colab) and it can sit inside other boxes. Its controls are attributes,
 so code and tests can drive it (``explorer.layer.value = ...``), and
 ``current_array()`` returns the picture it shows. Widgets do not render on GitHub or
-nbviewer: show a static figure beside them (:func:`daylib.widgets.render.heatmap_grid`,
-:func:`daylib.widgets.render.plot_feature_maps`).
+nbviewer: show a static figure beside them (:func:`daylib.widgets.figures.heatmap_grid`,
+:func:`daylib.widgets.figures.plot_feature_maps`).
 
 Example:
     >>> from daylib.widgets import heatmap_explorer, layer_explorer
@@ -22,91 +22,20 @@ import ipywidgets as widgets
 import keras
 import numpy as np
 
+from daylib.cam import METHOD_LABELS, method_key
+from daylib.data.images import to_rgb_batch
 from daylib.models.layers import LayerRef, find_layer
 from daylib.viz.heatmaps import overlay
-from daylib.widgets.render import (
-    MAX_CHANNELS,
-    METHOD_LABELS,
-    FeatureMaps,
-    HeatmapRenderer,
-    as_image_batch,
-    default_class_names,
-    feature_grid,
-    feature_layers,
-    method_key,
-    png_bytes,
+from daylib.widgets.controls import (
+    LABEL_STYLE, WIDE, Explorer, alpha_slider, image_picker, image_view, layer_paths, layer_slider,
 )
+from daylib.widgets.render import MAX_CHANNELS, FeatureMaps, HeatmapRenderer, default_class_names, feature_grid
 
 __all__ = [
-    "Explorer", "HeatmapExplorer", "LayerExplorer", "SnapshotExplorer", "heatmap_explorer", "layer_explorer", "snapshot_explorer",
+    "HeatmapExplorer", "LayerExplorer", "SnapshotExplorer", "heatmap_explorer", "layer_explorer", "snapshot_explorer",
 ]
 
 ZERO_MAP_WARNING = r".*heatmap\(s\) are all zero"
-WIDE = "95%"
-LABEL_STYLE = {"description_width": "60px"}
-
-
-def _image_view(width: str, height: str) -> widgets.Image:
-    return widgets.Image(format="png", layout=widgets.Layout(width=width, height=height, object_fit="contain"))
-
-
-def _image_picker(count: int, titles: Optional[Sequence[str]] = None) -> Optional[widgets.Dropdown]:
-    if count == 1:
-        return None
-    labels = list(titles) if titles is not None else [f"image {i}" for i in range(count)]
-    if len(labels) != count:
-        raise ValueError(f"Got {len(labels)} image titles for {count} images.")
-    picker = widgets.Dropdown(options=list(zip(labels, range(count))), value=0, description="image", style=LABEL_STYLE)
-    return picker.add_class("daylib-image")
-
-
-def _layer_slider(paths: Sequence[str], value: str) -> widgets.SelectionSlider:
-    return widgets.SelectionSlider(
-        options=list(paths), value=value, description="layer", continuous_update=False, readout=False,
-        layout=widgets.Layout(width=WIDE), style=LABEL_STYLE,
-    ).add_class("daylib-layer")
-
-
-def _layer_paths(model: keras.Model, layers: Optional[Sequence[LayerRef]]) -> list[str]:
-    paths = feature_layers(model) if layers is None else [find_layer(model, layer)[0] for layer in layers]
-    if not paths:
-        raise ValueError("No layers to explore: pass layers=[...] with at least one conv layer.")
-    return paths
-
-
-class Explorer(widgets.VBox):
-    """What every explorer shares: a picture in ``view`` and :meth:`current_array`.
-
-    Its text form (what GitHub shows for a widget output) says how to see it live.
-
-    Example:
-        >>> isinstance(heatmap_explorer(model, cat), Explorer)
-        True
-    """
-
-    view: widgets.Image
-
-    def __init__(self, children: Sequence[widgets.Widget]):
-        self._current = np.zeros((1, 1, 3), np.uint8)
-        super().__init__(list(children))
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}: an interactive widget, live when the notebook runs with a kernel."
-
-    def current_array(self) -> np.ndarray:
-        """The picture shown now: RGB uint8 (a copy).
-
-        Example:
-            >>> explorer.current_array().dtype
-            dtype('uint8')
-        """
-        return self._current.copy()
-
-    def _show(self, picture: np.ndarray) -> None:
-        self._current = picture
-        self.view.value = png_bytes(picture)
-
-
 class HeatmapExplorer(Explorer):
     """Heatmaps of a classifier, live: layer slider, class selector, method toggle, alpha, image picker.
 
@@ -147,12 +76,12 @@ class HeatmapExplorer(Explorer):
         image_titles: Optional[Sequence[str]] = None,
     ):
         self.renderer = HeatmapRenderer(model, images, colormap)
-        paths = _layer_paths(model, layers)
+        paths = layer_paths(model, layers)
         self.top_k = top_k
         self.class_names = default_class_names(self.renderer.probabilities().shape[1], class_names)
-        self.layer = _layer_slider(paths, paths[-1])
+        self.layer = layer_slider(paths, paths[-1])
         self.layer_info = widgets.HTML().add_class("daylib-layer-info")
-        self.image_picker = _image_picker(len(self.renderer.images), image_titles)
+        self.image_picker = image_picker(len(self.renderer.images), image_titles)
         self.klass = widgets.Dropdown(
             options=self._class_options(0), value=self.renderer.top_classes(0, 1)[0][0], description="class",
             layout=widgets.Layout(width="360px"), style=LABEL_STYLE,
@@ -161,10 +90,8 @@ class HeatmapExplorer(Explorer):
             options=[(label, key) for key, label in METHOD_LABELS.items()], value=method_key(method),
             style={"button_width": "105px"},
         ).add_class("daylib-method")
-        self.alpha = widgets.FloatSlider(
-            value=alpha, min=0.0, max=1.0, step=0.05, description="alpha", readout_format=".2f", style=LABEL_STYLE
-        ).add_class("daylib-alpha")
-        self.view = _image_view(size, size).add_class("daylib-heatmap")
+        self.alpha = alpha_slider(alpha)
+        self.view = image_view(size, size).add_class("daylib-heatmap")
         self.status = widgets.HTML().add_class("daylib-status")
         self._heatmap: Optional[np.ndarray] = None
         top_row = [w for w in (self.image_picker, self.klass) if w is not None]
@@ -274,15 +201,15 @@ class LayerExplorer(Explorer):
     ):
         self.feature_maps = FeatureMaps(model, image)
         self.columns = columns
-        paths = _layer_paths(model, layers)
-        self.layer = _layer_slider(paths, paths[0])
+        paths = layer_paths(model, layers)
+        self.layer = layer_slider(paths, paths[0])
         count = self.feature_maps(paths[0]).shape[-1]
         self.channels = widgets.IntRangeSlider(
             value=(0, min(channels, count) - 1), min=0, max=count - 1, description="channels",
             continuous_update=False, layout=widgets.Layout(width=WIDE), style=LABEL_STYLE,
         ).add_class("daylib-channels")
         self.info = widgets.HTML().add_class("daylib-layer-info")
-        self.view = _image_view(width, "auto").add_class("daylib-features")
+        self.view = image_view(width, "auto").add_class("daylib-features")
         super().__init__([self.layer, self.channels, self.info, self.view])
         self.layer.observe(self._layer_changed, names="value")
         self.channels.observe(self._render, names="value")
@@ -340,7 +267,7 @@ class SnapshotExplorer(Explorer):
         colormap: str = "jet",
         size: str = "320px",
     ):
-        self.images = as_image_batch(images)
+        self.images = to_rgb_batch(images, single=True)
         self.heatmaps = self._checked(heatmaps_by_step)
         labels = list(titles) if titles is not None else [f"step {i}" for i in range(len(self.heatmaps))]
         if len(labels) != len(self.heatmaps):
@@ -350,11 +277,9 @@ class SnapshotExplorer(Explorer):
             options=list(zip(labels, range(len(labels)))), value=0, description="step",
             layout=widgets.Layout(width=WIDE), style=LABEL_STYLE,
         ).add_class("daylib-step")
-        self.image_picker = _image_picker(len(self.images))
-        self.alpha = widgets.FloatSlider(
-            value=alpha, min=0.0, max=1.0, step=0.05, description="alpha", readout_format=".2f", style=LABEL_STYLE
-        ).add_class("daylib-alpha")
-        self.view = _image_view(size, size).add_class("daylib-heatmap")
+        self.image_picker = image_picker(len(self.images))
+        self.alpha = alpha_slider(alpha)
+        self.view = image_view(size, size).add_class("daylib-heatmap")
         controls = [w for w in (self.step, self.image_picker, self.alpha) if w is not None]
         super().__init__(controls + [self.view])
         for control in controls:
@@ -397,7 +322,7 @@ def heatmap_explorer(
         images: one ``(H, W, 3)`` image or a batch, at the model's input size.
         class_names: names by class index (default: ImageNet names for 1000 classes, else "class i").
         method: the method shown first: ``"cam"``, ``"gradcam"``, ``"gradcam++"``, ``"scorecam"``, ``"layercam"``.
-        options: ``layers`` (default :func:`~daylib.widgets.render.feature_layers`), ``top_k``,
+        options: ``layers`` (default :func:`~daylib.models.layers.feature_layers`), ``top_k``,
             ``alpha``, ``colormap``, ``size`` (CSS size of the picture), ``image_titles``.
 
     Example:

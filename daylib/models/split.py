@@ -7,11 +7,16 @@ the layer lives in a nested base (``Sequential([base, GAP, Dense])`` or
 ``x = base(inputs)``): the inner layer was never called on the outer model's
 input ("graph disconnected" / "never been called").
 
-:func:`split_model` instead *replays* the model on a fresh ``keras.Input``: it
-calls the model's own layer objects again, in order, entering nested Sequential and
-functional models, and keeps the tensors it needs. The result is one flat
-functional model ``image -> [feature map, head input]`` that shares every weight
-with the user's model (nothing is cloned, re-initialised or re-activated).
+:func:`split_model` instead *replays* the model on a fresh ``keras.Input``: it calls
+the model's own layer objects again, in order, entering nested Sequential and
+functional models, and keeps the tensors it needs. A Sequential model is replayed by
+calling ``model.layers`` in turn; a functional one through the public
+``keras.models.clone_model(..., clone_function=lambda layer: layer, call_function=...)``,
+which walks its graph and hands every layer call to us. A nested model is replayed
+the same way on the outer tensors (``input_tensors=``), so its inner layers' outputs
+belong to the outer graph. The result is one flat functional model
+``image -> [feature map, head input]`` that shares every weight with the user's model
+(nothing is cloned, re-initialised, recompiled or re-activated).
 
 The class scores are the *logits*, read without touching the model:
 
@@ -22,19 +27,22 @@ The class scores are the *logits*, read without touching the model:
   ``+logit`` and class 0 scores ``-logit``.
 
 Example:
+    >>> from daylib.models.split import split_model
     >>> split = split_model(model, "top_activation")
     >>> features, logits = split(images)       # one forward pass
 """
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Any, Optional
 
 import keras
 import tensorflow as tf
 
-from daylib.models.layers import LayerRef, conv_layers, find_layer, is_4d
+from daylib.models import compat
+from daylib.models.layers import LayerRef, conv_layers, find_layer, is_4d, short_list
+
+__all__ = ["Head", "SplitModel", "split_model"]
 
 PROBABILITY_ACTIVATIONS = ("softmax", "sigmoid")
 IDENTITY_AT_INFERENCE = tuple(
@@ -188,7 +196,7 @@ def split_model(model: keras.Model, layer: LayerRef = None) -> SplitModel:
         shape = getattr(shape, "shape", "unknown")
         raise ValueError(
             f"Layer {path!r} outputs shape {shape}, not a 4-D feature map (batch, height, width, channels). "
-            f"Heatmaps need a convolutional layer; pick one of: {_short_list(conv_layers(model))}"
+            f"Heatmaps need a convolutional layer; pick one of: {short_list(conv_layers(model))}"
         )
     spec = model.inputs[0]
     image = keras.Input(shape=tuple(spec.shape[1:]), dtype=spec.dtype)
@@ -221,14 +229,20 @@ class _Replay:
             for layer in model.layers:
                 x = self.call(layer, x)
             return x
-        if callable(getattr(model, "_run_through_graph", None)):
-            return model._run_through_graph(inputs, operation_fn=lambda op: functools.partial(self.call, op))
-        raise ValueError(_SUBCLASSED.format(name=model.name))
+        if not compat.is_functional(model):
+            raise ValueError(_SUBCLASSED.format(name=model.name))
+        # A plain functional view of the same graph: clone_model would otherwise recompile a
+        # compiled model (failing on an unregistered custom loss) and call a subclass's constructor.
+        plain = keras.Model(model.input, model.output, name=model.name)
+        inputs = keras.tree.pack_sequence_as(plain.input, keras.tree.flatten(inputs))
+        replayed = keras.models.clone_model(
+            plain, input_tensors=inputs, clone_function=lambda layer: layer, call_function=self.call
+        )
+        return replayed.output
 
     def call(self, layer: keras.layers.Layer, *args: Any, **kwargs: Any) -> Any:
         if isinstance(layer, keras.Model):
-            inputs = args[0] if len(args) == 1 else list(args)
-            output = self.run(layer, inputs)
+            output = self.run(layer, args[0])
         else:
             output = layer(*args, **kwargs)
             self.producers[id(output)] = (layer, args)
@@ -242,7 +256,7 @@ class _Replay:
 def _check_model(model: keras.Model) -> None:
     if not isinstance(model, keras.Model):
         raise ValueError(f"Expected a keras.Model, got {type(model).__name__}.")
-    if not isinstance(model, keras.Sequential) and not callable(getattr(model, "_run_through_graph", None)):
+    if not isinstance(model, keras.Sequential) and not compat.is_functional(model):
         raise ValueError(_SUBCLASSED.format(name=model.name))
     try:
         inputs = model.inputs
@@ -311,8 +325,3 @@ def _dense_input(dense: keras.layers.Dense, producers: dict) -> Any:
         if layer is dense:
             return args[0]
     return None
-
-
-def _short_list(names: list[str]) -> str:
-    shown = names if len(names) <= 40 else names[:10] + ["..."] + names[-25:]
-    return ", ".join(shown)
