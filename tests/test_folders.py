@@ -7,7 +7,15 @@ import pytest
 from _helpers_data import TINY_COUNTS, write_tiny_kaggle
 from PIL import Image
 
-from daylib.data.folders import DatasetLayoutError, is_image_name, is_readable, load_folder, read_split
+from daylib.data.folders import (
+    VERIFY_DEFAULT,
+    DatasetLayoutError,
+    is_image_name,
+    is_readable,
+    layout_hint,
+    load_folder,
+    read_split,
+)
 from daylib.data.phantom import make_phantom, write_phantom_dataset
 
 
@@ -68,6 +76,68 @@ def test_wrong_layouts_name_the_expected_layout(tmp_path, moved, message):
     assert "{train,val,test}/{NORMAL,PNEUMONIA}" in str(error.value)
 
 
+def _lower_case_classes(root: Path) -> None:
+    for split in ("train", "val", "test"):
+        for class_name in ("NORMAL", "PNEUMONIA"):
+            (root / split / class_name).rename(root / split / class_name.lower())
+
+
+def test_a_copy_one_folder_too_deep_says_which_root_to_pass(tmp_path):
+    outer = tmp_path / "chest_xray"
+    write_tiny_kaggle(outer / "chest_xray")  # the zip unpacked into a folder of its own name
+    (outer / "__MACOSX" / "chest_xray" / "train").mkdir(parents=True)  # zip metadata is not the copy
+    with pytest.raises(DatasetLayoutError) as error:
+        load_folder(outer)
+    message = str(error.value)
+    assert f"the split folder {outer / 'train'} is missing" in message  # the problem
+    assert f"one folder down, in {outer / 'chest_xray'}: pass root='{outer / 'chest_xray'}'" in message  # the fix
+    assert load_folder(outer / "chest_xray").counts() == TINY_COUNTS
+    assert layout_hint(outer, argument="dest").endswith(f"pass dest='{outer / 'chest_xray'}'.")  # for kaggle.download
+
+
+def test_lower_case_class_folders_say_what_to_rename(tmp_path):
+    root = write_tiny_kaggle(tmp_path / "chest_xray")
+    _lower_case_classes(root)
+    with pytest.raises(DatasetLayoutError) as error:
+        load_folder(root)
+    message = str(error.value)
+    assert f"the class folder {root / 'train' / 'NORMAL'} is missing" in message
+    assert f"case-sensitive: in {root}, rename train/normal to NORMAL, train/pneumonia to PNEUMONIA" in message
+    with pytest.raises(DatasetLayoutError, match=r"rename test/normal to NORMAL, test/pneumonia to PNEUMONIA\."):
+        read_split(root / "test")  # one split read alone gets its own hint
+
+
+def test_a_capitalised_split_folder_says_what_to_rename(tmp_path):
+    root = write_tiny_kaggle(tmp_path / "chest_xray")
+    (root / "train").rename(root / "Train")
+    with pytest.raises(DatasetLayoutError) as error:
+        load_folder(root)
+    message = str(error.value)
+    assert f"the split folder {root / 'train'} is missing" in message
+    assert f"case-sensitive: in {root}, rename Train to train." in message
+
+
+def test_nested_and_miscased_together_give_both_fixes(tmp_path):
+    inner = write_tiny_kaggle(tmp_path / "chest_xray" / "chest_xray")
+    (inner / "test").rename(inner / "TEST")
+    hint = layout_hint(tmp_path / "chest_xray")
+    assert hint == (f"The split folders are one folder down, in {inner}. Folder names are case-sensitive: in {inner}, "
+                    f"rename TEST to test; then pass root='{inner}'.")
+
+
+def test_a_split_folder_given_as_root_says_to_pass_its_parent(tmp_path):
+    root = write_tiny_kaggle(tmp_path / "chest_xray")
+    with pytest.raises(DatasetLayoutError, match=rf"holds the class folders itself.*pass its parent, root='{root}'"):
+        load_folder(root / "train")
+
+
+def test_no_hint_for_a_complete_layout_or_an_unrelated_folder(tmp_path):
+    root = write_tiny_kaggle(tmp_path / "chest_xray")
+    assert layout_hint(root) is None and layout_hint(tmp_path / "absent") is None
+    (tmp_path / "photos" / "cats").mkdir(parents=True)
+    assert layout_hint(tmp_path / "photos") is None
+
+
 def test_an_empty_class_folder_is_an_error(tmp_path):
     root = write_tiny_kaggle(tmp_path / "chest_xray")
     for f in (root / "train" / "NORMAL").iterdir():
@@ -105,7 +175,7 @@ def test_decode_mode_skips_truncated_files_that_the_header_check_lets_through(tm
     root = write_tiny_kaggle(tmp_path / "chest_xray")
     cut = root / "test" / "NORMAL" / "IM-0300-0009.jpeg"
     cut.write_bytes(_encoded(".jpeg")[:2000])
-    assert cut not in load_folder(root, verify="header").skipped
+    assert VERIFY_DEFAULT == "header" and cut not in load_folder(root).skipped  # the pipeline names it later
     with pytest.warns(UserWarning, match="unreadable image files") as caught:
         data = load_folder(root, verify="decode")
     assert cut in data.skipped and str(cut) in str(caught[0].message)

@@ -184,3 +184,19 @@ def test_to_rgb_batch_refuses_objects_and_strings_in_the_callers_words():
         to_rgb_batch(np.full((1, 4, 4), "a"))
     with pytest.raises(ImageError, match="Frames have dtype"):
         to_rgb_batch(np.full((1, 4, 4), "a"), role="frames")
+
+
+def test_decoded_files_are_writable_arrays(tmp_path):
+    path = tmp_path / "rgb.png"
+    Image.fromarray(np.full((8, 8, 3), 9, np.uint8)).save(path)
+    img = load_image(path)
+    img[0, 0] = 0  # callers draw on films; Pillow's own buffer is read-only
+    assert img.flags.writeable and img[1, 1].tolist() == [9, 9, 9]
+
+
+def test_16bit_alpha_is_opacity_not_part_of_the_stretch():
+    film = (np.arange(4 * 4, dtype=np.uint16).reshape(4, 4) * 50 + 1000)
+    rgb = np.dstack([film, film, film])
+    opaque = np.dstack([rgb, np.full_like(film, 65535)])
+    np.testing.assert_array_equal(load_image(opaque), load_image(rgb))
+    assert load_image(rgb).max() == 255 and load_image(rgb).min() == 0

@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from _helpers_data import TINY_COUNTS, isolate_from_kaggle, kaggle_names
+from _helpers_data import TINY_COUNTS, isolate_from_kaggle, kaggle_names, write_tiny_kaggle
 
 from daylib.data import kaggle
 from daylib.data.kaggle import DownloadError, KaggleCredentialsError, find_kaggle_credentials
@@ -220,6 +220,14 @@ def test_download_refuses_to_overwrite_a_foreign_folder(tmp_path, fake_kaggle):
     (tmp_path / "chest_xray" / "mine.txt").write_text("keep me")
     with pytest.raises(FileExistsError, match="force=True"):
         kaggle.download(tmp_path / "chest_xray", quiet=True)
+
+
+def test_a_copy_nested_one_folder_too_deep_is_found_and_named(tmp_path, fake_kaggle):
+    fake_kaggle(TINY_COUNTS)
+    dest = tmp_path / "chest_xray"
+    write_tiny_kaggle(dest / "chest_xray")
+    with pytest.raises(FileExistsError, match=r"one folder down.*pass dest="):
+        kaggle.download(dest, quiet=True, expected_counts=TINY_COUNTS)
 
 
 def test_a_broken_zip_is_deleted_and_explained(tmp_path, fake_kaggle):

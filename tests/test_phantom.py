@@ -6,7 +6,7 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from daylib.data.phantom import CLASS_NAMES, MARKER_LETTERS, Phantoms, make_phantom  # noqa: E402
+from daylib.data.phantom import CLASS_NAMES, MARKER_LETTERS, Phantoms, make_phantom, write_phantom_dataset  # noqa: E402
 from daylib.viz.xrays import show_xrays  # noqa: E402
 
 SIZE = 64
@@ -105,6 +105,48 @@ def test_the_marker_is_burned_into_the_top_left_corner_only():
 def test_bad_arguments_are_explained(kwargs, message):
     with pytest.raises(ValueError, match=message):
         make_phantom(4, **{"size": SIZE, **kwargs})
+
+
+@pytest.mark.parametrize("n, shown", [
+    (2.5, r"n=2\.5 \(float\)"),
+    (True, r"n=True \(bool\)"),
+    (np.float64(3), r"n=np\.float64\(3\.0\) \(float64\)"),
+    ("8", r"n='8' \(str\)"),
+])
+def test_a_count_that_is_not_a_whole_number_names_the_fix(n, shown):
+    with pytest.raises(ValueError, match=shown + r": the number of images must be a whole number, an int such as n="):
+        make_phantom(n, size=SIZE)
+
+
+def test_a_negative_count_names_the_fix():
+    with pytest.raises(ValueError, match=r"n=-1: the number of images cannot be negative; pass an int >= 0"):
+        make_phantom(-1, size=SIZE)
+
+
+def test_numpy_integers_are_whole_numbers():
+    ph = make_phantom(np.int64(3), size=np.int32(SIZE), seed=np.uint8(2))
+    assert ph.images.shape == (3, SIZE, SIZE)
+    np.testing.assert_array_equal(ph.images, make_phantom(3, size=SIZE, seed=2).images)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(size=64.0), r"size=64\.0 \(float\): the image side in pixels must be a whole number, an int such as"),
+    (dict(seed=0.5), r"seed=0\.5 \(float\): the seed must be a whole number"),
+    (dict(seed=-3), r"seed=-3: the seed cannot be negative"),
+    (dict(pneumonia_fraction="half"), r"pneumonia_fraction='half': give the share of PNEUMONIA images, a number in"),
+    (dict(pneumonia_fraction=float("nan")), r"pneumonia_fraction=nan: give the share"),
+    (dict(difficulty=None), r"difficulty=None: use a number in \[0, 1\] or one of \['easy'"),
+    (dict(shortcut="yes"), r"shortcut='yes': give the probability in \[0, 1\]"),
+])
+def test_other_numbers_numpy_would_choke_on_name_the_fix(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        make_phantom(4, **{"size": SIZE, **kwargs})
+
+
+def test_written_split_counts_are_checked_by_name(tmp_path):
+    with pytest.raises(ValueError, match=r"n_val=2\.5 \(float\): the number of val images must be a whole number"):
+        write_phantom_dataset(tmp_path / "phantom", 4, 2.5, 2, size=SIZE)
+    assert not list(tmp_path.iterdir())  # refused before anything was written
 
 
 def test_show_xrays_draws_a_titled_grid_with_lesion_outlines(phantoms):

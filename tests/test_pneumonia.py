@@ -23,13 +23,22 @@ def test_auto_falls_back_to_phantoms_and_says_how_to_get_the_real_data(tmp_path,
     assert "NORMAL" in out and "PNEUMONIA" in out  # the class-count table
 
 
+def test_auto_with_a_copy_one_folder_too_deep_says_which_root_to_pass(tmp_path, no_kaggle_credentials, capsys):
+    root = tmp_path / "chest_xray"
+    write_tiny_kaggle(root / "chest_xray")
+    data = pneumonia.load("auto", root=root, phantom_counts=(4, 2, 2), phantom_size=32)
+    out = capsys.readouterr().out
+    assert data.source == "phantom"
+    assert f"one folder down, in {root / 'chest_xray'}: pass root='{root / 'chest_xray'}'" in out
+
+
 def test_auto_with_credentials_but_offline_uses_phantoms_and_says_why(tmp_path, no_kaggle_credentials, monkeypatch,
                                                                      capsys):
     monkeypatch.setenv("KAGGLE_USERNAME", "me")
     monkeypatch.setenv("KAGGLE_KEY", "secret")
     monkeypatch.setattr(kaggle, "reachable", lambda host, port, timeout: False)
     data = pneumonia.load("auto", root=tmp_path / "chest_xray", phantom_counts=(4, 2, 2), phantom_size=32)
-    assert data.source == "phantom" and "Cannot reach www.kaggle.com" in capsys.readouterr().out
+    assert data.source == "phantom" and "Cannot reach" in capsys.readouterr().out
 
 
 def test_a_failed_download_falls_back_for_auto_and_raises_for_kaggle(tmp_path, no_kaggle_credentials, monkeypatch,

@@ -5,7 +5,9 @@ The Kaggle chest X-ray copy and the folders written by
 ``keras.utils.image_dataset_from_directory``. Reading it checks every file with
 Pillow (its header, or with ``verify="decode"`` a full decode by
 :func:`daylib.data.images.load_image`) and skips stray and unreadable files
-with a warning that names them.
+with a warning that names them. A tree that is not in the layout gets an error
+that says what was found instead (:func:`layout_hint`): the copy one folder
+too deep, or folder names that differ only in case.
 
 Example:
     >>> from daylib.data.folders import load_folder
@@ -15,7 +17,6 @@ Example:
 """
 from __future__ import annotations
 
-import struct
 import warnings
 from pathlib import Path
 from typing import Optional, Sequence, Union
@@ -23,14 +24,25 @@ from typing import Optional, Sequence, Union
 import numpy as np
 from PIL import Image
 
-from daylib.data.images import IMAGE_SUFFIXES, load_image
+from daylib.data.images import IMAGE_SUFFIXES, PILLOW_ERRORS, load_image
 from daylib.data.phantom import CLASS_NAMES
 from daylib.data.splits import SPLITS, ChestXrays, Split
 
 LAYOUT = "<root>/{train,val,test}/{NORMAL,PNEUMONIA}/<image files>"
 
-_BROKEN_FILE = (OSError, SyntaxError, ValueError, EOFError, struct.error, Image.DecompressionBombError)
-"""What Pillow raises on a file it cannot open or verify (it has no single error type for it)."""
+VERIFY_DEFAULT = "header"
+"""The default folder check, chosen from its measured cost (issue 13, on 2 shared CPU cores, one thread).
+
+Pillow's header check costs about 0.1 ms a film (2,000 films: 0.2 s). A full
+decode costs 0.5 ms (224-px JPEG) to 1.2 ms (224-px PNG) a film (2,000 films:
+1-2.5 s), but 8-9 ms for a film of the Kaggle copy's size (1280x1024 JPEG,
+about 200 kB): some 50 s for its 5,856 films, every time a notebook loads them,
+as long again as the first epoch's decoding. So the default stays ``"header"``:
+empty, foreign and truncated-PNG files are skipped by name up front, and a file
+that only a full decode finds broken (a truncated JPEG) stops the first epoch
+with an error that names it and the fix (:func:`daylib.data.pipeline.dataset_from_files`).
+``verify="decode"`` finds all such files before training.
+"""
 
 
 class DatasetLayoutError(FileNotFoundError):
@@ -41,7 +53,7 @@ def load_folder(
     root: Union[str, Path],
     splits: Sequence[str] = SPLITS,
     class_names: Sequence[str] = CLASS_NAMES,
-    verify: str = "header",
+    verify: str = VERIFY_DEFAULT,
     source: str = "folder",
 ) -> ChestXrays:
     """Read a folder in the Kaggle layout (``root/<split>/<class>/<images>``) as file lists.
@@ -54,13 +66,16 @@ def load_folder(
         splits: the split folders to read; each must exist. Splits not listed
             come back empty.
         class_names: class folder names, in label order.
-        verify: ``"header"`` has Pillow identify and verify each file (fast);
-            ``"decode"`` also decodes every image (slow, catches truncated
-            files). See :func:`is_readable`.
+        verify: ``"header"`` (the default, :data:`VERIFY_DEFAULT`) has Pillow
+            identify and verify each file (about 0.1 ms a film); ``"decode"``
+            also decodes every image by the course's one rule (8-9 ms a
+            Kaggle-sized film), which catches truncated JPEGs too. See :func:`is_readable`.
         source: the name to record in :attr:`ChestXrays.source`.
 
     Raises:
-        DatasetLayoutError: the folder, a split or a class folder is missing or empty.
+        DatasetLayoutError: the folder, a split or a class folder is missing or empty;
+            when the layout is one folder down or differs only in case, the message
+            says where it is and which ``root`` to pass (:func:`layout_hint`).
 
     Warns:
         UserWarning: stray files (``.DS_Store``, non-images) and unreadable images, by path.
@@ -75,6 +90,9 @@ def load_folder(
     root = Path(root)
     if not root.is_dir():
         raise DatasetLayoutError(f"No dataset folder at {root}. Expected the layout {LAYOUT}.")
+    problem = _first_missing(root, splits, class_names)
+    if problem is not None:
+        raise DatasetLayoutError(_layout_message(root, problem, layout_hint(root, splits, class_names)))
     found, skipped = {}, []
     for split in splits:
         found[split], bad = read_split(root / split, class_names, verify, masks_root=root / "masks" / split)
@@ -87,7 +105,7 @@ def load_folder(
 def read_split(
     folder: Union[str, Path],
     class_names: Sequence[str] = CLASS_NAMES,
-    verify: str = "header",
+    verify: str = VERIFY_DEFAULT,
     masks_root: Union[str, Path, None] = None,
 ) -> tuple[Split, list[Path]]:
     """Read one split folder (``folder/<class>/<images>``); return the split and the skipped files.
@@ -107,16 +125,16 @@ def read_split(
         {'NORMAL': 234, 'PNEUMONIA': 390}
     """
     folder = Path(folder)
-    if not folder.is_dir():
-        raise DatasetLayoutError(_layout_message(folder.parent, f"the split folder {folder} is missing"))
+    problem = _first_missing(folder.parent, (folder.name,), class_names)
+    if problem is not None:
+        hint = layout_hint(folder.parent, (folder.name,), class_names)
+        raise DatasetLayoutError(_layout_message(folder.parent, problem, hint))
     for extra in sorted(p for p in folder.iterdir() if p.is_dir() and p.name not in class_names
                         and not p.name.startswith((".", "__"))):
         warnings.warn(f"Ignoring {extra}: not one of the class folders {list(class_names)}.", stacklevel=3)
     paths, labels, stray, broken = [], [], [], []
     for label, class_name in enumerate(class_names):
         class_dir = folder / class_name
-        if not class_dir.is_dir():
-            raise DatasetLayoutError(_layout_message(folder.parent, f"the class folder {class_dir} is missing"))
         entries = sorted(class_dir.iterdir())
         images = [p for p in entries if is_image_name(p)]
         stray += [p for p in entries if not is_image_name(p)]
@@ -149,14 +167,14 @@ def is_image_name(path: Path, on_disk: bool = True) -> bool:
     return named_like_image and (not on_disk or path.is_file())
 
 
-def is_readable(path: Union[str, Path], verify: str = "header") -> bool:
+def is_readable(path: Union[str, Path], verify: str = VERIFY_DEFAULT) -> bool:
     """True when ``path`` is an image that can be used: Pillow opens and verifies it.
 
     ``"header"`` asks Pillow to identify the file and run its own check
     (``Image.verify()``: the header, and for PNG every chunk's checksum); empty,
     foreign and truncated-PNG files fail. ``"decode"`` then also decodes the
     whole image with :func:`daylib.data.images.load_image`, the course's one
-    decoding rule, which catches truncated JPEGs too (slow).
+    decoding rule, which catches truncated JPEGs too (the costs: :data:`VERIFY_DEFAULT`).
 
     Example:
         >>> is_readable("data/chest_xray/test/NORMAL/IM-0001-0001.jpeg")
@@ -167,7 +185,7 @@ def is_readable(path: Union[str, Path], verify: str = "header") -> bool:
             warnings.simplefilter("ignore")
             with Image.open(path) as image:
                 image.verify()
-    except _BROKEN_FILE:
+    except PILLOW_ERRORS:
         return False
     if verify == "header":
         return True
@@ -178,6 +196,92 @@ def is_readable(path: Union[str, Path], verify: str = "header") -> bool:
     return True
 
 
+def layout_hint(
+    root: Union[str, Path],
+    splits: Sequence[str] = SPLITS,
+    class_names: Sequence[str] = CLASS_NAMES,
+    argument: str = "root",
+) -> Optional[str]:
+    """Where the ``<split>/<class>`` folders are when they are not at ``root``: one sentence, or None.
+
+    It looks at ``root`` and one folder down (a zip unpacked into a folder of the
+    same name gives ``chest_xray/chest_xray/train``; ``__MACOSX`` and hidden
+    folders are skipped), matching names without regard to case (``Train/``,
+    ``normal/``), and checks whether ``root`` is itself one split (it holds the
+    class folders). The sentence says what it found and which ``root`` to pass,
+    or which folders to rename. None when the layout is complete at ``root``, or
+    nothing like it is found. ``argument`` names the folder argument in the advice
+    (``"dest"`` for :func:`daylib.data.kaggle.download`).
+
+    Example:
+        >>> layout_hint("data/chest_xray")  # unpacked one folder too deep
+        "The split folders are one folder down, in data/chest_xray/chest_xray: pass root='data/chest_xray/chest_xray'."
+        >>> layout_hint("data/chest_xray/chest_xray") is None  # a complete layout needs no hint
+        True
+    """
+    root = Path(root)
+    if not root.is_dir() or _first_missing(root, splits, class_names) is None:
+        return None
+    for base in [root] + _subfolders(root):
+        renames = _case_renames(base, splits, class_names)
+        if renames is None:
+            continue
+        if base == root:
+            return _rename_sentence(base, renames) + "."
+        moved = f"The split folders are one folder down, in {base}"
+        if not renames:
+            return f"{moved}: pass {argument}={str(base)!r}."
+        return f"{moved}. {_rename_sentence(base, renames)}; then pass {argument}={str(base)!r}."
+    if all(_case_match(root, name) for name in class_names):
+        return (f"{root} holds the class folders itself, so it is one split: "
+                f"pass its parent, {argument}={str(root.parent)!r}, "
+                f"or read it alone with daylib.data.folders.read_split({str(root)!r}).")
+    return None
+
+
+def _first_missing(root: Path, splits: Sequence[str], class_names: Sequence[str]) -> Optional[str]:
+    for split in splits:
+        if not (root / split).is_dir():
+            return f"the split folder {root / split} is missing"
+        for class_name in class_names:
+            if not (root / split / class_name).is_dir():
+                return f"the class folder {root / split / class_name} is missing"
+    return None
+
+
+def _case_renames(base: Path, splits: Sequence[str], class_names: Sequence[str]) -> Optional[list[tuple[Path, str]]]:
+    """The folders under ``base`` to rename for the layout, or None when it is not there even ignoring case."""
+    renames = []
+    for split in splits:
+        split_dir = _case_match(base, split)
+        if split_dir is None:
+            return None
+        renames += [(split_dir, split)] if split_dir.name != split else []
+        for class_name in class_names:
+            class_dir = _case_match(split_dir, class_name)
+            if class_dir is None:
+                return None
+            renames += [(class_dir, class_name)] if class_dir.name != class_name else []
+    return renames
+
+
+def _rename_sentence(base: Path, renames: list[tuple[Path, str]], limit: int = 6) -> str:
+    listed = ", ".join(f"{found.relative_to(base)} to {name}" for found, name in renames[:limit])
+    more = f" and {len(renames) - limit} more like them" if len(renames) > limit else ""
+    return f"Folder names are case-sensitive: in {base}, rename {listed}{more}"
+
+
+def _case_match(folder: Path, name: str) -> Optional[Path]:
+    """``folder/name`` if it is a folder, else a sub-folder whose name differs from ``name`` only in case."""
+    if (folder / name).is_dir():
+        return folder / name
+    return next((p for p in _subfolders(folder) if p.name.lower() == name.lower()), None)
+
+
+def _subfolders(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith((".", "__")))
+
+
 def _mask_paths(paths: list[Path], masks_root: Path) -> Optional[list[Optional[Path]]]:
     candidates = [masks_root / p.parent.name / p.name for p in paths]
     exists = [c.is_file() for c in candidates]
@@ -186,8 +290,8 @@ def _mask_paths(paths: list[Path], masks_root: Path) -> Optional[list[Optional[P
     return [c if ok else None for c, ok in zip(candidates, exists)]
 
 
-def _layout_message(root: Path, problem: str) -> str:
-    return (f"{problem}. Expected the layout {LAYOUT} "
+def _layout_message(root: Path, problem: str, hint: Optional[str] = None) -> str:
+    return (f"{problem}. " + (f"{hint} " if hint else "") + f"Expected the layout {LAYOUT} "
             f"(e.g. {root}/train/NORMAL/IM-0115-0001.jpeg), as in Kaggle's chest X-ray dataset "
             "(daylib.data.kaggle.download() fetches it).")
 

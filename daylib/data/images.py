@@ -1,10 +1,11 @@
 """Read any image file (or array) into the one format the course uses, RGB uint8, and check image batches.
 
-Chest X-rays arrive as 8- or 16-bit grayscale PNGs, JPEGs, sometimes with an
-alpha channel or a palette. :func:`load_image` turns all of them into an
-``(H, W, 3)`` uint8 array and fails with a message that says what went wrong
-and what to do about it. :func:`to_rgb_batch` is the one check every module
-runs on a batch of images before a model sees it.
+Chest X-rays arrive as 8- or 16-bit grayscale PNGs, JPEGs (phone photos with
+an EXIF orientation), sometimes with an alpha channel, a palette or CMYK ink.
+:func:`decode_image` is **the one decoding rule**: :func:`load_image` uses it
+for files, and so does every tf.data path in :mod:`daylib.data.pipeline`, so
+the same file gives the same pixels everywhere. :func:`to_rgb_batch` is the one
+check every module runs on a batch of images before a model sees it.
 
 Example:
     >>> from daylib.data.images import load_image
@@ -14,18 +15,27 @@ Example:
 """
 from __future__ import annotations
 
+import io
 import os
+import struct
 import warnings
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
 import cv2
 import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 ImageLike = Union[str, os.PathLike, np.ndarray]
 Size = Union[int, tuple[int, int], None]
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
+
+PILLOW_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, Image.DecompressionBombError)
+"""What Pillow raises on a file it cannot open, verify or decode (it has no single error type for it)."""
+
+_AS_IS_MODES = {"1", "L", "RGB", "RGBA", "I", "F"}
+"""Pillow modes whose pixels are taken as they are; every other mode is converted to RGB(A) by Pillow."""
 
 
 class ImageError(ValueError):
@@ -36,11 +46,12 @@ def load_image(image: ImageLike, size: Size = None) -> np.ndarray:
     """Return ``image`` as an RGB uint8 array of shape ``(H, W, 3)``.
 
     Args:
-        image: a path to a JPEG/PNG/BMP/TIFF file, or a NumPy array
-            (``(H, W)`` grayscale, ``(H, W, 1|3|4)``; uint8, uint16 or float in [0, 1]).
-            Arrays are taken to be RGB(A), files are decoded by OpenCV (BGR) and
-            converted. 16-bit data is scaled to 8 bits by its own range, so dark
-            16-bit radiographs are not crushed to black.
+        image: a path to a JPEG/PNG/BMP/TIFF/WebP/GIF file, decoded by
+            :func:`decode_image` (the course's one rule: EXIF orientation, any
+            bit depth, any colour mode); or a NumPy array (``(H, W)`` grayscale,
+            ``(H, W, 1|3|4)``; uint8, uint16 or float in [0, 1]) taken to be
+            RGB(A). 16-bit data is stretched to 8 bits by its own min..max, so
+            dim 16-bit radiographs are not crushed to black.
         size: ``None`` keeps the size, an int gives a square, ``(height, width)``
             anything else. Shrinking uses area interpolation, enlarging bicubic.
 
@@ -53,12 +64,61 @@ def load_image(image: ImageLike, size: Size = None) -> np.ndarray:
         (4, 4, 3)
     """
     if isinstance(image, np.ndarray):
-        rgb = _array_to_rgb(image, source="the array")
+        pixels = _array_to_pixels(image, source="the array")
     else:
-        rgb = _read_file(Path(image))
+        pixels = _read_file(Path(image))
     if size is not None:
-        rgb = resize(rgb, size)
-    return rgb
+        pixels = resize(pixels, size)  # before going to three channels: a third of the work for films
+    return _three_channels(pixels)
+
+
+def decode_image(data: bytes, source: str = "the image bytes") -> np.ndarray:
+    """Decode an image file's bytes to RGB uint8 ``(H, W, 3)``: the one decoding rule of the course.
+
+    The rule, the same for :func:`load_image` and every tf.data path:
+
+    - Pillow decodes the file; it knows the formats the course meets, honours
+      the EXIF orientation (``ImageOps.exif_transpose``: a phone photo comes out
+      upright) and converts palette, CMYK (Adobe's inverted CMYK too),
+      YCbCr and grey+alpha modes itself. Pillow holds 16-bit *colour* in 8-bit
+      modes, so those files (rare for films) are decoded by OpenCV at full depth.
+    - Bit depth: 8-bit data is kept as it is; deeper data (16-bit PNG/TIFF,
+      often 12-bit values from the scanner) is stretched linearly from the
+      image's own min..max to 0..255. Dividing by 65535 would turn a 12-bit
+      film black; its own range keeps every film visible, at the price of
+      ignoring absolute exposure (which differs between machines anyway).
+    - Grayscale is repeated into three channels; an alpha channel is
+      composited on white (a transparent background reads as blank paper).
+
+    Args:
+        data: the file's bytes.
+        source: how to name the file in errors (its path).
+
+    Raises:
+        ImageError: empty, corrupt, truncated or not an image; the message names
+            ``source`` and the fix.
+
+    Example:
+        >>> decode_image(Path("data/images/chelsea.png").read_bytes(), "chelsea.png").shape
+        (300, 451, 3)
+    """
+    return _three_channels(_decode_pixels(data, source))
+
+
+def _decode_pixels(data: bytes, source: str) -> np.ndarray:
+    """:func:`decode_image` up to uint8 ``(H, W)`` grayscale or ``(H, W, 3)`` RGB."""
+    if len(data) == 0:
+        raise ImageError(f"{source} is an empty file (0 bytes): re-download or re-export it.")
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            pixels = _pillow_pixels(image, data)
+    except PILLOW_ERRORS as error:
+        reason = "not a format Pillow knows" if isinstance(error, UnidentifiedImageError) else str(error)
+        raise ImageError(
+            f"{source} could not be decoded as an image ({reason}; first bytes {data[:8]!r}, {len(data)} bytes). "
+            "It is corrupt, truncated or not an image: re-download it, or delete it from the folder."
+        ) from None
+    return _array_to_pixels(pixels, source)
 
 
 def resize(image: np.ndarray, size: Union[int, tuple[int, int]]) -> np.ndarray:
@@ -86,24 +146,49 @@ def _read_file(path: Path) -> np.ndarray:
         raise FileNotFoundError(f"No image at {path}: check the path (relative paths start at {Path.cwd()}).")
     if path.is_dir():
         raise ImageError(f"{path} is a folder, not an image file.")
-    raw = np.fromfile(path, dtype=np.uint8)
-    if raw.size == 0:
-        raise ImageError(f"{path} is an empty file (0 bytes): re-download or re-export it.")
-    decoded = cv2.imdecode(raw, cv2.IMREAD_UNCHANGED)
-    if decoded is None:
-        head = raw[:8].tobytes()
-        raise ImageError(
-            f"{path} could not be decoded as an image (first bytes {head!r}, {raw.size} bytes). "
-            "It is corrupt, truncated or not an image: re-download it, or delete it from the folder."
-        )
-    if decoded.ndim == 3 and decoded.shape[2] == 3:
-        decoded = cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)
-    elif decoded.ndim == 3 and decoded.shape[2] == 4:
-        decoded = cv2.cvtColor(decoded, cv2.COLOR_BGRA2RGBA)
-    return _array_to_rgb(decoded, source=str(path))
+    return _decode_pixels(path.read_bytes(), source=str(path))
 
 
-def _array_to_rgb(array: np.ndarray, source: str) -> np.ndarray:
+def _pillow_pixels(image: Image.Image, data: bytes) -> np.ndarray:
+    """The pixels of an open Pillow image, upright, at full depth, in a mode :func:`_array_to_pixels` takes.
+
+    ``np.array`` (a copy), not ``np.asarray``: Pillow's buffer is read-only, and callers may draw on the result.
+    """
+    if _pillow_keeps_8_of_16_bits(image):
+        image = _full_depth_colour(image, data)
+    ImageOps.exif_transpose(image, in_place=True)
+    if image.mode.startswith("I;16") or (image.mode in _AS_IS_MODES and "transparency" not in image.info):
+        return np.array(image)
+    has_alpha = "A" in image.mode or "a" in image.mode or "transparency" in image.info
+    return np.array(image.convert("RGBA" if has_alpha else "RGB"))
+
+
+def _pillow_keeps_8_of_16_bits(image: Image.Image) -> bool:
+    """True for 16-bit colour or grey+alpha: Pillow reads them (raw mode e.g. ``RGB;16B``) into 8-bit modes."""
+    if image.mode.startswith(("I", "F")) or not image.tile:
+        return False
+    args = image.tile[0].args
+    rawmode = args[0] if isinstance(args, tuple) else args
+    return isinstance(rawmode, str) and ";16" in rawmode
+
+
+def _full_depth_colour(image: Image.Image, data: bytes) -> Image.Image:
+    """Decode 16-bit colour with OpenCV, stretch it by the one rule, keep the file's EXIF for the orientation."""
+    pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if pixels is None or pixels.ndim != 3:
+        raise OSError(f"{image.format} file with 16-bit samples that OpenCV cannot decode")
+    code = cv2.COLOR_BGR2RGB if pixels.shape[2] == 3 else cv2.COLOR_BGRA2RGBA
+    stretched = Image.fromarray(_array_to_pixels(cv2.cvtColor(pixels, code), source="the 16-bit colour image"))
+    stretched.info["exif"] = image.getexif().tobytes()
+    return stretched
+
+
+def _three_channels(pixels: np.ndarray) -> np.ndarray:
+    return pixels if pixels.ndim == 3 else cv2.cvtColor(pixels, cv2.COLOR_GRAY2RGB)
+
+
+def _array_to_pixels(array: np.ndarray, source: str) -> np.ndarray:
+    """An image array as uint8 ``(H, W)`` grayscale or ``(H, W, 3)`` RGB (alpha composited on white)."""
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[..., 0]
     if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)):
@@ -115,14 +200,20 @@ def _array_to_rgb(array: np.ndarray, source: str) -> np.ndarray:
         raise ImageError(
             f"{source} is {array.shape[0]}x{array.shape[1]} pixels: too small to be an image (at least 2x2 needed)."
         )
-    array = _to_uint8(array, source)
     if array.ndim == 2:
-        return np.repeat(array[..., None], 3, axis=2)
+        return _to_uint8(array, source)
     if array.shape[2] == 4:
-        rgb = array[..., :3].astype(np.float32)
-        alpha = array[..., 3:].astype(np.float32) / 255.0
+        rgb = _to_uint8(array[..., :3], source).astype(np.float32)
+        alpha = _alpha_fraction(array[..., 3:], source)
         return np.round(rgb * alpha + 255.0 * (1.0 - alpha)).astype(np.uint8)  # composite on white
-    return np.ascontiguousarray(array)
+    return np.ascontiguousarray(_to_uint8(array, source))
+
+
+def _alpha_fraction(alpha: np.ndarray, source: str) -> np.ndarray:
+    """Opacity 0..1: integer alpha over its type's full scale, float alpha in [0, 1] or [0, 255]."""
+    if np.issubdtype(alpha.dtype, np.integer):
+        return alpha.astype(np.float32) / float(np.iinfo(alpha.dtype).max)
+    return _to_uint8(alpha, source).astype(np.float32) / 255.0
 
 
 def _to_uint8(array: np.ndarray, source: str) -> np.ndarray:
@@ -213,7 +304,7 @@ def to_rgb_batch(
         raise ImageError(f"{what} are an empty batch (0 images): pass at least one image.")
     if input_shape is not None:
         _check_size(array, tuple(input_shape), what)
-    batch = array.astype(np.float32)
+    batch = array.astype(np.float32, copy=False)
     _check_values(batch, what)
     if batch.shape[-1] == 1:
         batch = np.repeat(batch, 3, axis=-1)

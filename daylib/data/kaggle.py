@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Mapping, Optional, Union
 
 from daylib import config
-from daylib.data.folders import LAYOUT, is_image_name
+from daylib.data.folders import LAYOUT, is_image_name, layout_hint
 from daylib.data.splits import SPLITS
 from daylib.network import address, reachable
 
@@ -170,7 +170,7 @@ def download(dest: Union[str, Path, None] = None, force: bool = False, quiet: bo
         problems = "; ".join(count_problems(dest, expected_counts)[:3])
         raise FileExistsError(
             f"{dest} exists but is not a complete copy of {KAGGLE_DATASET} ({problems}). "
-            "Delete the folder, or call download(force=True) to replace it."
+            + (layout_hint(dest, argument="dest") or "Delete the folder, or call download(force=True) to replace it.")
         )
     credentials = find_kaggle_credentials()
     if credentials is None:

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import csv
 import json
+import math
+import numbers
 import os
 import shutil
 import tempfile
@@ -111,7 +113,9 @@ def make_phantom(
         :class:`Phantoms` (unpacks as ``images, labels, masks``; also ``lungs``, ``markers``).
 
     Raises:
-        ValueError: a count, size, fraction, difficulty or shortcut out of range.
+        ValueError: a count, size or seed that is not a whole number (floats, bools,
+            strings; numpy integers are fine), or a count, size, fraction,
+            difficulty or shortcut out of range. The message names the fix.
 
     Example:
         >>> train = make_phantom(200, size=96, shortcut=0.95, seed=1)
@@ -120,7 +124,7 @@ def make_phantom(
         0.95
     """
     level = _difficulty_level(difficulty)
-    _check_args(n, size, pneumonia_fraction, shortcut)
+    n, size, seed = _check_args(n, size, pneumonia_fraction, shortcut, seed)
     rng = np.random.default_rng(seed)
     labels = np.zeros(n, np.int64)
     labels[: int(round(n * pneumonia_fraction))] = 1
@@ -176,6 +180,8 @@ def write_phantom_dataset(
 
     Raises:
         FileExistsError: ``root`` exists and is not empty, and ``overwrite`` is False.
+        ValueError: a split count that is not a whole number >= 0, or another
+            argument :func:`make_phantom` refuses.
 
     Example:
         >>> write_phantom_dataset("/tmp/phantom_xray", 40, 10, 20, size=64)
@@ -188,7 +194,8 @@ def write_phantom_dataset(
         )
     if shortcut is not None and test_shortcut is None:
         test_shortcut = 0.5
-    counts = {"train": n_train, "val": n_val, "test": n_test}
+    counts = {split: _whole_number(count, f"n_{split}", f"the number of {split} images", 100)
+              for split, count in (("train", n_train), ("val", n_val), ("test", n_test))}
     root.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.partial-", dir=root.parent))
     try:
@@ -236,23 +243,48 @@ def _difficulty_level(difficulty: Difficulty) -> float:
         if difficulty not in DIFFICULTIES:
             raise ValueError(f"difficulty={difficulty!r}: use a number in [0, 1] or one of {sorted(DIFFICULTIES)}.")
         return DIFFICULTIES[difficulty]
-    if not 0.0 <= float(difficulty) <= 1.0:
+    level = _fraction(difficulty, "difficulty", f"use a number in [0, 1] or one of {sorted(DIFFICULTIES)}")
+    if not 0.0 <= level <= 1.0:
         raise ValueError(f"difficulty={difficulty!r} is outside [0, 1] (0 = easy, 1 = hard).")
-    return float(difficulty)
+    return level
 
 
-def _check_args(n: int, size: int, pneumonia_fraction: float, shortcut: Optional[float]) -> None:
-    if n < 0:
-        raise ValueError(f"n={n}: the number of images cannot be negative.")
+def _check_args(
+    n: int, size: int, pneumonia_fraction: float, shortcut: Optional[float], seed: int
+) -> tuple[int, int, int]:
+    """Check ``make_phantom``'s arguments before numpy sees them; return ``n``, ``size`` and ``seed`` as ints."""
+    n = _whole_number(n, "n", "the number of images", 100)
+    size = _whole_number(size, "size", "the image side in pixels", 224)
+    seed = _whole_number(seed, "seed", "the seed", 0)
     if size < MIN_SIZE:
         raise ValueError(f"size={size}: phantoms need at least {MIN_SIZE} pixels a side to draw the anatomy.")
-    if not 0.0 <= pneumonia_fraction <= 1.0:
+    share_help = "give the share of PNEUMONIA images, a number in [0, 1]"
+    if not 0.0 <= _fraction(pneumonia_fraction, "pneumonia_fraction", share_help) <= 1.0:
         raise ValueError(f"pneumonia_fraction={pneumonia_fraction} is outside [0, 1].")
-    if shortcut is not None and not 0.0 <= shortcut <= 1.0:
+    marker_help = ("give the probability in [0, 1] that the marker agrees with the label "
+                   "(1.0 = always, 0.5 = uninformative), or None for no marker")
+    if shortcut is not None and not 0.0 <= _fraction(shortcut, "shortcut", marker_help) <= 1.0:
+        raise ValueError(f"shortcut={shortcut}: {marker_help}.")
+    return n, size, seed
+
+
+def _whole_number(value: object, name: str, what: str, example: int) -> int:
+    """``value`` as an int >= 0: Python or numpy integers pass; floats, bools, strings and negatives get the fix."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise ValueError(
-            f"shortcut={shortcut}: give the probability in [0, 1] that the marker agrees with the label "
-            "(1.0 = always, 0.5 = uninformative), or None for no marker."
+            f"{name}={value!r} ({type(value).__name__}): {what} must be a whole number, an int such as "
+            f"{name}={example}. If it comes from arithmetic, convert it: {name}=int(round(...))."
         )
+    if value < 0:
+        raise ValueError(f"{name}={value}: {what} cannot be negative; pass an int >= 0.")
+    return int(value)
+
+
+def _fraction(value: object, name: str, help_text: str) -> float:
+    """``value`` as a float (not NaN); anything else, bools and strings included, gets ``help_text``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or math.isnan(value):
+        raise ValueError(f"{name}={value!r}: {help_text}.")
+    return float(value)
 
 
 def _assign_markers(labels: np.ndarray, shortcut: Optional[float], rng: np.random.Generator) -> np.ndarray:

@@ -29,7 +29,7 @@ import numpy as np
 
 from daylib import config
 from daylib.data import kaggle
-from daylib.data.folders import load_folder
+from daylib.data.folders import VERIFY_DEFAULT, layout_hint, load_folder
 from daylib.data.phantom import make_phantom
 from daylib.data.splits import (
     QUICK_MAX_PER_SPLIT,
@@ -50,7 +50,7 @@ def load(
     seed: int = 0,
     phantom_counts: Optional[tuple[int, int, int]] = None,
     phantom_size: int = 224,
-    verify: str = "header",
+    verify: str = VERIFY_DEFAULT,
     verbose: bool = True,
     max_per_split: Union[tuple[int, int, int], None, str] = "auto",
     **phantom_options,
@@ -70,8 +70,11 @@ def load(
         phantom_counts: phantom ``(train, val, test)`` sizes; default
             ``config.pick(quick=(120, 40, 80), full=(800, 200, 400))``.
         phantom_size: phantom image side in pixels.
-        verify: how files are checked when read: ``"header"`` or ``"decode"``
-            (see :func:`~daylib.data.folders.load_folder`).
+        verify: how files are checked when read: ``"header"`` (the default, fast)
+            or ``"decode"`` (a full decode of every film, which also finds
+            truncated JPEGs; see :data:`~daylib.data.folders.VERIFY_DEFAULT`
+            for what each costs). With ``"header"``, a film that only a full
+            decode finds broken stops the first epoch with an error naming it.
         verbose: print the choice, the sampling (see ``max_per_split``) and the class counts per split.
         max_per_split: the most Kaggle films to keep per split, ``(train, val, test)``;
             None keeps every film. The default ``"auto"`` means
@@ -148,6 +151,9 @@ def _choose_source(root: Path) -> tuple[str, str]:
            f"saved as ~/.kaggle/kaggle.json) and call load('kaggle'), or unpack {kaggle.KAGGLE_DATASET} into {root}.")
     if not kaggle.count_problems(root):
         return "kaggle", f"Using the Kaggle chest X-rays at {root}."
+    hint = layout_hint(root)
+    if hint is not None:
+        how = f"{hint} {how}"
     credentials = kaggle.find_kaggle_credentials()
     if credentials is None:
         return "phantom", f"Using phantom (synthetic) chest X-rays: no Kaggle copy at {root} and no credentials. {how}"
