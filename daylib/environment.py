@@ -17,7 +17,8 @@ from importlib import metadata
 from typing import Optional, Sequence
 
 from daylib import config
-from daylib.data.kaggle import KaggleCredentialsError, default_root, find_kaggle_credentials
+from daylib.data.kaggle import default_root
+from daylib.data.kaggle_credentials import KaggleCredentialsError, find_kaggle_credentials
 from daylib.network import reachable
 
 PACKAGES = ("tensorflow", "keras", "numpy", "opencv-python-headless", "matplotlib", "ipywidgets", "jupyterlab",

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from _helpers_data import TINY_COUNTS, isolate_from_kaggle, kaggle_names, write_tiny_kaggle
 
-from daylib.data import kaggle
+from daylib.data import kaggle, kaggle_credentials
 from daylib.data.kaggle import DownloadError, KaggleCredentialsError, find_kaggle_credentials
 
 needs_kagglesdk = pytest.mark.skipif(find_spec("kagglesdk") is None, reason="the kaggle client (kagglesdk) is absent")
@@ -127,7 +127,7 @@ def test_the_hand_written_config_folder_is_the_clients(tmp_path, monkeypatch):
             monkeypatch.delenv(name, raising=False)
         for name, value in case["env"].items():
             monkeypatch.setenv(name, value)
-        assert str(kaggle._config_dir()) == folder
+        assert str(kaggle_credentials.config_dir()) == folder
 
 
 @needs_kagglesdk

@@ -6,7 +6,8 @@ One job per module:
 - :mod:`daylib.data.phantom`   synthetic chest X-rays with lesion masks and optional shortcut markers.
 - :mod:`daylib.data.splits`    the ``Split`` / ``ChestXrays`` types, the patient split, seeded class-balanced subsets.
 - :mod:`daylib.data.folders`   read a class-per-folder tree (``split/class/images``), skipping bad files by name.
-- :mod:`daylib.data.kaggle`    Kaggle credentials, the download and its verified install.
+- :mod:`daylib.data.kaggle_credentials` where the kaggle client will find credentials (its own lookup).
+- :mod:`daylib.data.kaggle`    the Kaggle download, its endpoint and its verified install.
 - :mod:`daylib.data.pneumonia` ``load()``: the Kaggle films or the phantoms, split the same way.
 - :mod:`daylib.data.pipeline`  tf.data datasets, augmentation layers, class weights (imports TensorFlow).
 

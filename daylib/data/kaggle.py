@@ -4,9 +4,8 @@ The real data is Kaggle's ``paultimothymooney/chest-xray-pneumonia`` (Kermany et
 al., Cell 2018): ``chest_xray/{train,val,test}/{NORMAL,PNEUMONIA}/*.jpeg``, train
 5,216 images (1,341 normal / 3,875 pneumonia), val 16, test 624 (234 / 390).
 
-- :func:`find_kaggle_credentials` says where the ``kaggle`` client will find
-  credentials, asking the client's own configuration code, without importing
-  ``kaggle`` (importing it authenticates, and may exit the process).
+- :func:`find_kaggle_credentials` (from :mod:`daylib.data.kaggle_credentials`) says
+  where the ``kaggle`` client will find credentials.
 - :func:`download` fetches the zip with the client (credentials and network
   checked first, with a clear message when either is missing), extracts it into
   a temporary folder, checks the per-class file counts (:func:`count_problems`)
@@ -32,10 +31,8 @@ Example:
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import sys
 import tempfile
 import zipfile
 from collections import Counter
@@ -44,6 +41,13 @@ from typing import TYPE_CHECKING, Mapping, Optional, Union
 
 from daylib import config
 from daylib.data.folders import LAYOUT, is_image_name, layout_hint
+from daylib.data.kaggle_credentials import (
+    CREDENTIALS_HELP,
+    HOW_TO_GET_CREDENTIALS,
+    KaggleCredentialsError,
+    config_dir,
+    find_kaggle_credentials,
+)
 from daylib.data.splits import SPLITS
 from daylib.network import address, reachable
 
@@ -62,30 +66,6 @@ EXPECTED_COUNTS = {
 Counts = Mapping[str, Mapping[str, int]]
 """Image files per split and class, shaped like :data:`EXPECTED_COUNTS`."""
 
-_HOW_TO_GET_CREDENTIALS = """To get them:
-  1. Sign in at https://www.kaggle.com, open Settings (click your picture, then Settings).
-  2. Under "API", click "Create New Token": your browser saves kaggle.json.
-  3. Put it where the kaggle client looks, readable only by you:
-       mkdir -p ~/.kaggle && mv ~/Downloads/kaggle.json ~/.kaggle/ && chmod 600 ~/.kaggle/kaggle.json
-     or set the environment variables KAGGLE_USERNAME and KAGGLE_KEY (the two values inside kaggle.json),
-     e.g. in Colab's "Secrets" panel. (A newer-style API token works too: KAGGLE_API_TOKEN.)
-Without credentials, load("phantom") gives the synthetic chest X-rays instead."""
-
-CREDENTIALS_HELP = ("No Kaggle credentials found, so the chest X-ray dataset cannot be downloaded.\n"
-                    + _HOW_TO_GET_CREDENTIALS)
-
-_TOKEN_SOURCES = {
-    "KAGGLE_API_TOKEN": "the KAGGLE_API_TOKEN environment variable",
-    "access_token": "the access token file ~/.kaggle/access_token",
-    "KAGGLE_API_V1_TOKEN": "the Kaggle notebook's API token (KAGGLE_API_V1_TOKEN)",
-}
-"""kagglesdk's names for where it found an access token, in words."""
-
-
-class KaggleCredentialsError(RuntimeError):
-    """No (or unusable) Kaggle API credentials; the message says how to get them."""
-
-
 class DownloadError(RuntimeError):
     """The Kaggle download could not run or did not produce a complete copy."""
 
@@ -98,35 +78,6 @@ def default_root() -> Path:
         'chest_xray'
     """
     return config.DATA_DIR / "chest_xray"
-
-
-def find_kaggle_credentials() -> Optional[str]:
-    """Say where the kaggle client will find credentials, or None if nowhere.
-
-    Follows the order of the client's ``KaggleApi.authenticate`` and, where it can,
-    calls the client's own code for each source. It does not import ``kaggle``:
-    importing it authenticates at once (printing help, going online to check a
-    token, exiting on failure). Nothing is sent over the network, so a token that
-    Kaggle would reject still counts as found.
-
-    1. An access token, found by ``kagglesdk.kaggle_env.get_access_token_from_env``:
-       ``KAGGLE_API_TOKEN``, ``~/.kaggle/access_token``, a Kaggle notebook's token.
-    2. A legacy API key: ``KAGGLE_USERNAME`` + ``KAGGLE_KEY``, or ``kaggle.json`` in the
-       client's configuration folder (see :func:`_legacy_api_key`).
-    3. OAuth credentials, read by ``kagglesdk.KaggleCredentials.load``
-       (``~/.kaggle/credentials.json`` with a refresh token).
-
-    Without ``kagglesdk`` (kaggle before 1.7, or no kaggle at all) only step 2 is looked at:
-    older clients read nothing else.
-
-    Raises:
-        KaggleCredentialsError: a ``kaggle.json`` exists but is not JSON or lacks username/key.
-
-    Example:
-        >>> find_kaggle_credentials()
-        '/home/me/.kaggle/kaggle.json'
-    """
-    return _access_token() or _legacy_api_key() or _oauth_credentials()
 
 
 def download(dest: Union[str, Path, None] = None, force: bool = False, quiet: bool = False,
@@ -358,7 +309,7 @@ def _kaggle_api(credentials: str) -> KaggleApi:
     - Its calls go to :func:`api_endpoint`. ``KaggleApi.build_kaggle_client`` passes kagglesdk
       the production environment unless the command line says ``--local``, ``--staging``
       or ``--admin``, so ``KAGGLE_API_ENVIRONMENT`` (other than ``LOCALHOST``) never reaches it.
-    - It reads ``kaggle.json`` from :func:`_config_dir` as it is now, where
+    - It reads ``kaggle.json`` from :func:`daylib.data.kaggle_credentials.config_dir` as it is now, where
       :func:`find_kaggle_credentials` looked. ``KaggleApi`` fixes that folder once, in its
       class body, when ``kaggle`` is first imported: a ``kaggle.json`` put in place after
       that (or a ``HOME`` / ``KAGGLE_CONFIG_DIR`` changed since) would be missed.
@@ -379,14 +330,14 @@ def _kaggle_api(credentials: str) -> KaggleApi:
                                 response_processor=self.get_response_processor())
 
     api = EndpointKaggleApi()
-    api.config_dir = str(_config_dir())
+    api.config_dir = str(config_dir())
     api.config = os.path.join(api.config_dir, api.config_file)
     try:
         api.authenticate()
     except SystemExit:  # the client prints its own help, then calls exit(1), when nothing it found works
         raise KaggleCredentialsError(
             f"The kaggle client could not use the credentials from {credentials}: Kaggle reports them "
-            f"invalid or expired, and it found no others.\n{_HOW_TO_GET_CREDENTIALS}") from None
+            f"invalid or expired, and it found no others.\n{HOW_TO_GET_CREDENTIALS}") from None
     except Exception as error:  # checking an access token is a call to Kaggle, and can fail as one
         raise _client_failure(error, credentials) from error
     return api
@@ -413,7 +364,7 @@ def _client_failure(error: Exception, credentials: str, cache: Optional[Path] = 
         return KaggleCredentialsError(
             f"Kaggle rejected the credentials from {credentials} ({said}): the key is mistyped, or was "
             "replaced by a newer one (each \"Create New Token\" ends the last). Make a new token and put it in place.\n"
-            + _HOW_TO_GET_CREDENTIALS)
+            + HOW_TO_GET_CREDENTIALS)
     if status == 403:
         return DownloadError(
             f"Kaggle refused the download ({said}). Open {dataset_page()} signed in with the account of these "
@@ -440,62 +391,3 @@ def _client_failure(error: Exception, credentials: str, cache: Optional[Path] = 
                              f"not get it back. Nothing was installed{kept}. Check the connection and run "
                              "download() again.")
     return DownloadError(f"The kaggle client failed ({said}).")
-
-
-def _access_token() -> Optional[str]:
-    try:
-        from kagglesdk.kaggle_env import get_access_token_from_env
-    except ImportError:
-        return None
-    token, source = get_access_token_from_env()
-    return _TOKEN_SOURCES.get(source, f"the kaggle client's {source}") if token else None
-
-
-def _legacy_api_key() -> Optional[str]:
-    """Where the client's legacy key (``username`` + ``key``) comes from, or None; a broken ``kaggle.json`` raises.
-
-    The one hand-written part of the lookup. The client (``kaggle/api/kaggle_api_extended.py``)
-    computes its configuration folder in the body of class ``KaggleApi``, which runs only
-    when ``kaggle`` is imported, and importing it authenticates (and creates the folder):
-    no function of the client gives the folder without that. So these lines follow that
-    code: ``KAGGLE_CONFIG_DIR``, else ``~/.kaggle``, else (on Linux, when ``~/.kaggle``
-    does not exist) ``$XDG_CONFIG_HOME/kaggle``, default ``~/.config/kaggle``. As in
-    ``KaggleApi.read_config_environment``, ``KAGGLE_USERNAME`` / ``KAGGLE_KEY`` override
-    the file's values.
-    """
-    from_env = {name: os.environ.get(f"KAGGLE_{name.upper()}") for name in ("username", "key")}
-    if all(from_env.values()):
-        return "the KAGGLE_USERNAME and KAGGLE_KEY environment variables"
-    config_file = _config_dir() / "kaggle.json"
-    if not config_file.is_file():
-        return None
-    try:
-        values = json.loads(config_file.read_text())
-    except (OSError, ValueError) as error:
-        raise KaggleCredentialsError(f"{config_file} is not readable JSON ({error}). {CREDENTIALS_HELP}") from None
-    if not isinstance(values, dict):
-        values = {}
-    values.update({name: value for name, value in from_env.items() if value})
-    if not (values.get("username") and values.get("key")):
-        raise KaggleCredentialsError(f'{config_file} must hold {{"username": ..., "key": ...}}. {CREDENTIALS_HELP}')
-    return str(config_file)
-
-
-def _config_dir() -> Path:
-    if os.environ.get("KAGGLE_CONFIG_DIR"):
-        return Path(os.environ["KAGGLE_CONFIG_DIR"])
-    home = Path(os.path.expanduser("~"))
-    legacy = home / ".kaggle"
-    if sys.platform.startswith("linux") and not legacy.exists():
-        return Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config") / "kaggle"
-    return legacy
-
-
-def _oauth_credentials() -> Optional[str]:
-    try:
-        from kagglesdk import KaggleCredentials
-    except ImportError:
-        return None
-    if KaggleCredentials.load(client=None) is None:  # reads the file only; the client is used for refreshing
-        return None
-    return os.path.expanduser(KaggleCredentials.DEFAULT_CREDENTIALS_FILE)
