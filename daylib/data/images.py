@@ -167,7 +167,7 @@ def _pillow_keeps_8_of_16_bits(image: Image.Image) -> bool:
     """True for 16-bit colour or grey+alpha: Pillow reads them (raw mode e.g. ``RGB;16B``) into 8-bit modes."""
     if image.mode.startswith(("I", "F")) or not image.tile:
         return False
-    args = image.tile[0].args
+    args = image.tile[0][3]  # (codec, extents, offset, args): a plain tuple before Pillow 11, a named one since
     rawmode = args[0] if isinstance(args, tuple) else args
     return isinstance(rawmode, str) and ";16" in rawmode
 
