@@ -200,7 +200,7 @@ def test_the_random_row_is_the_mean_over_several_random_maps(left_half_model, br
     assert random_row(1) == pytest.approx({"deletion": deletion[0], "insertion": insertion[0]}, abs=1e-9)
     mean = {"deletion": np.mean(deletion), "insertion": np.mean(insertion)}
     assert random_row(repeats) == pytest.approx(mean, abs=1e-9)
-    with pytest.raises(ValueError, match="random_repeats must be at least 1"):
+    with pytest.raises(ValueError, match="random_repeats must be a whole number of at least 1"):
         random_row(0)
 
 

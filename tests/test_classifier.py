@@ -72,7 +72,7 @@ def test_batchnorm_stays_in_inference_mode_when_training(model):
 def test_unfreeze_argument_errors(model):
     with pytest.raises(ValueError, match="exactly one"):
         unfreeze(model)
-    with pytest.raises(ValueError, match="top_n must be between 1 and"):
+    with pytest.raises(ValueError, match="top_n must be a whole number of at least 1 and at most"):
         unfreeze(model, top_n=0)
     with pytest.raises(ValueError, match="No layer 'conv99'"):
         unfreeze(model, fine_tune_at="conv99")

@@ -186,7 +186,7 @@ def test_confusion_matrix_and_input_checks():
     assert confusion_matrix([0, 1, 1], [0, 0, 1]).tolist() == [[1, 0], [1, 1]]
     with pytest.raises(ValueError, match="NaN"):
         evaluate([0, 1], [0.2, np.nan])
-    with pytest.raises(ValueError, match="len of y_true"):
+    with pytest.raises(ValueError, match="scores has 2 rows but y_true has 3 labels: pass one score"):
         evaluate([0, 1, 1], [0.2, 0.4])
     with pytest.raises(ValueError, match="class_names has 3 names"):
         evaluate(Y, S, class_names=["a", "b", "c"])

@@ -79,5 +79,5 @@ def test_decode_validates_its_input():
         decode_predictions(np.zeros((1, 10)))
     with pytest.raises(ValueError, match="NaN"):
         decode_predictions(np.full((1, 1000), np.nan))
-    with pytest.raises(ValueError, match="top must be between 1 and 1000"):
+    with pytest.raises(ValueError, match="top must be a whole number of at least 1 and at most 1000"):
         decode_predictions(np.zeros((1, 1000)), top=0)

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from _helpers_figures import assert_titles_fit
+from daylib.data.images import ImageError
 from daylib.viz.heatmaps import COLORMAPS, colorize, overlay, show_heatmaps
 
 JET_TOP_RGB = [128, 0, 0]  # jet ends in dark red; OpenCV returns it as BGR (0, 0, 128)
@@ -15,7 +16,8 @@ def test_colorize_returns_rgb():
     assert colours.dtype == np.uint8 and colours.shape == (1, 2, 3)
     assert colours[0, 0].tolist() == JET_BOTTOM_RGB
     assert colours[0, 1].tolist() == JET_TOP_RGB
-    assert colorize(np.array([[-3.0, 7.0]]), "jet").tolist() == colours.tolist()  # clipped to [0, 1]
+    with pytest.raises(ValueError, match=r"values in \[-3, 7\] but must lie in \[0, 1\]: divide each map by its maximum"):
+        colorize(np.array([[-3.0, 7.0]]), "jet")  # refused, not clipped quietly
 
 
 def test_overlay_blends_in_rgb_and_rounds():
@@ -27,12 +29,13 @@ def test_overlay_blends_in_rgb_and_rounds():
     assert overlay(image, np.zeros((4, 4)), alpha=1.0)[0, 0].tolist() == JET_BOTTOM_RGB
 
 
-def test_overlay_resizes_the_heatmap_and_clips_the_image():
-    image = np.full((20, 30), 300.0)  # gray, out of range: clipped to 255
+def test_overlay_resizes_the_heatmap_and_refuses_images_outside_0_255():
     heat = np.zeros((2, 3))
     heat[:, 2] = 1.0
-    blended = overlay(image, heat, alpha=0.0)
-    assert blended.shape == (20, 30, 3) and blended.max() == 255
+    blended = overlay(np.full((20, 30), 200.0), heat, alpha=0.0)  # gray is repeated into RGB
+    assert blended.shape == (20, 30, 3) and blended.min() == blended.max() == 200
+    with pytest.raises(ImageError, match=r"values in \[300, 300\]; the course's models take RGB 0-255"):
+        overlay(np.full((20, 30), 300.0), heat)  # refused, not clipped quietly to 255
     coloured = overlay(np.zeros((20, 30, 3)), heat, alpha=1.0)
     assert coloured[10, 29].tolist() == JET_TOP_RGB and coloured[10, 0].tolist() == JET_BOTTOM_RGB
 
@@ -44,7 +47,7 @@ def test_overlay_errors_name_the_fix():
         overlay(np.zeros((4, 4, 3)), np.full((4, 4), np.nan))
     with pytest.raises(ValueError, match="alpha"):
         overlay(np.zeros((4, 4, 3)), np.zeros((4, 4)), alpha=1.5)
-    with pytest.raises(ValueError, match=r"one heatmap of shape \(H, W\)"):
+    with pytest.raises(ValueError, match=r"shape \(2, 4, 4\); expected one map \(H, W\)\. For a batch, pass one map"):
         overlay(np.zeros((4, 4, 3)), np.zeros((2, 4, 4)))
     assert {"jet", "turbo", "inferno", "viridis"} <= set(COLORMAPS)
 

@@ -349,5 +349,5 @@ def test_snapshot_explorer_steps_through_saved_heatmaps(images):
     assert [label for label, _ in explorer.step.options] == ["epoch 1", "epoch 5"]
     with pytest.raises(ValueError, match="do not match 2 image"):
         snapshot_explorer(images, [ramp])
-    with pytest.raises(ValueError, match=r"within \[0, 1\]"):
+    with pytest.raises(ValueError, match=r"values in \[0, 2\] but must lie in \[0, 1\]: divide each map by its maximum"):
         snapshot_explorer(images[0], [ramp * 2])

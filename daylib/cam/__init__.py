@@ -5,7 +5,8 @@ requested classes at once, ReLU, upsampling, normalisation) and differs only in
 how it weights the feature-map channels (:mod:`daylib.cam.methods`). The methods are
 listed once, in :mod:`daylib.cam.registry`: every registered class is exported here,
 and :data:`METHODS` maps their display labels to them. Heatmap metrics live in
-:mod:`daylib.cam.metrics`; overlays in :mod:`daylib.viz.heatmaps`; splitting a model at
+:mod:`daylib.cam.metrics`, the checks of heatmaps, masks, boxes and class indices in
+:mod:`daylib.cam.targets`; overlays in :mod:`daylib.viz.heatmaps`; splitting a model at
 a layer in :mod:`daylib.models.split` (re-exported here).
 
 Example:

@@ -36,17 +36,17 @@ from __future__ import annotations
 
 import functools
 import warnings
-from typing import Optional, Sequence, Union
+from typing import Optional
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from daylib.cam.targets import Classes, check_class_range, class_array
 from daylib.data.images import to_rgb_batch
+from daylib.models.arguments import count
 from daylib.models.layers import LayerRef
 from daylib.models.split import SplitModel, split_model
-
-Classes = Union[None, int, Sequence[int], Sequence[Sequence[int]], np.ndarray]
 
 PREDICTED = -1
 """Class index placeholder meaning "the class the model predicts"."""
@@ -109,7 +109,8 @@ class BaseCAM:
         Raises:
             ImageError: images the model cannot take (shape, size, values; see
                 :func:`daylib.data.images.to_rgb_batch`). It is a ValueError.
-            ValueError: a class index out of range.
+            ValueError: class indices that are not ints, do not fit the batch, or are out of range
+                (see :func:`daylib.cam.targets.class_array`).
 
         Example:
             >>> cam(images, classes=[285, 281]).shape     # one class per image
@@ -132,6 +133,7 @@ class BaseCAM:
         Example:
             >>> cam(images); idx, prob = cam.top_classes(3)
         """
+        k = count(k, "k")
         if self.last_probabilities is None:
             raise ValueError("No heatmaps computed yet: call the CAM on images first.")
         order = np.argsort(-self.last_probabilities, axis=1)[:, :k]
@@ -191,36 +193,9 @@ class BaseCAM:
     def _class_array(self, classes: Classes, batch: int) -> tuple[np.ndarray, bool]:
         if classes is None:
             return np.full((batch, 1), PREDICTED, np.int32), False
-        array = np.asarray(classes)
-        if array.dtype == bool or not np.issubdtype(array.dtype, np.integer):
-            raise ValueError(f"Class indices must be integers, got {classes!r}.")
-        if array.ndim == 0:
-            array = np.full((batch, 1), int(array))
-            has_axis = False
-        elif array.ndim == 1:
-            if len(array) != batch:
-                raise ValueError(
-                    f"Got {len(array)} classes for {batch} images. Pass one class per image, one int for all, "
-                    "or a 2-D list like [[285, 281]] for several classes per image."
-                )
-            array = array[:, None]
-            has_axis = False
-        elif array.ndim == 2 and array.shape[0] in (1, batch) and array.shape[1] > 0:
-            array = np.broadcast_to(array, (batch, array.shape[1]))
-            has_axis = True
-        else:
-            raise ValueError(
-                "classes must be None, an int, one int per image or a (batch, K) array; "
-                f"got shape {array.shape} for {batch} images."
-            )
-        bad = array[(array < 0) | (array >= self.n_classes)]
-        if bad.size:
-            hint = " (a single sigmoid unit: 0 = negative, 1 = positive)" if self.split.head.binary else ""
-            raise ValueError(
-                f"Class index {int(bad[0])} is out of range: the model has {self.n_classes} classes, "
-                f"0..{self.n_classes - 1}{hint}."
-            )
-        return np.ascontiguousarray(array, dtype=np.int32), has_axis
+        array, has_axis = class_array(classes, batch)
+        check_class_range(array, self.n_classes, self.split.head.binary)
+        return array, has_axis
 
     def _warn_zero_maps(self) -> None:
         where = np.argwhere(self.last_zero_maps)

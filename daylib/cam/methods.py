@@ -35,6 +35,7 @@ import tensorflow as tf
 
 from daylib.cam.base import BaseCAM
 from daylib.cam.registry import methods, register
+from daylib.models.arguments import count
 from daylib.models.layers import LayerRef
 
 EPSILON = 1e-7
@@ -119,13 +120,10 @@ class ScoreCAM(BaseCAM):
     needs_gradients = False
 
     def __init__(self, model: keras.Model, layer: LayerRef = None, max_channels: Optional[int] = 32, batch_size: int = 32):
-        if max_channels is not None and max_channels < 1:
-            raise ValueError(f"max_channels must be a positive number or None, got {max_channels}.")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be positive, got {batch_size}.")
+        max_channels = None if max_channels is None else count(max_channels, "max_channels")
+        batch_size = count(batch_size, "batch_size", example=32)
         super().__init__(model, layer)
-        self.max_channels = max_channels
-        self.batch_size = batch_size
+        self.max_channels, self.batch_size = max_channels, batch_size
 
     def layer_maps(
         self, activations: tf.Tensor, gradients: Optional[tf.Tensor], classes: tf.Tensor, images: tf.Tensor

@@ -4,7 +4,9 @@ All functions are batched: heatmaps ``(B, H, W)`` in [0, 1], masks ``(B, H, W)``
 (bool or 0/1) or boxes ``(B, 4)``, and they return one value per image. One mask
 ``(H, W)`` or one box ``(4,)`` is shared by all B heatmaps. Heatmaps of another size
 than the masks are resized to the masks (bilinear). No result is ever NaN: the
-degenerate cases are defined in each docstring.
+degenerate cases are defined in each docstring. Inputs are checked at the door by
+:mod:`daylib.cam.targets` (heatmaps, masks, boxes, class indices) and
+:mod:`daylib.models.arguments` (counts and thresholds).
 
 - Localisation, against a mask or a box (e.g. the phantom X-rays' lesion masks):
   :func:`pointing_game` (is the peak inside?), :func:`energy_pointing` (share of
@@ -36,12 +38,18 @@ import cv2
 import keras
 import numpy as np
 
+from daylib.cam.targets import as_heatmaps, boxes_to_masks, check_class_range, class_array, target_masks
 from daylib.data.images import to_rgb_batch
+from daylib.models.arguments import count, fraction, number, optional_seed
 from daylib.models.inference import predict
+
+__all__ = ["Curve", "Agreement", "boxes_to_masks", "pointing_game", "energy_pointing", "heatmap_iou", "deletion_curve",
+           "insertion_curve", "random_heatmaps", "faithfulness_table", "heatmap_agreement"]
 
 Transform = Union[str, Callable[[np.ndarray], np.ndarray]]
 
 TRANSFORMS = ("hflip", "vflip", "rotate", "shift")
+BASELINES = ("black", "blur", "mean")
 
 
 class Curve(NamedTuple):
@@ -70,25 +78,6 @@ class Agreement(NamedTuple):
     iou: np.ndarray
 
 
-def boxes_to_masks(boxes: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Turn ``(B, 4)`` boxes ``(x0, y0, x1, y1)`` (end exclusive) into ``(B, H, W)`` bool masks.
-
-    Example:
-        >>> boxes_to_masks(np.array([[1, 0, 3, 2]]), (2, 4)).astype(int)
-        array([[[0, 1, 1, 0],
-                [0, 1, 1, 0]]])
-    """
-    boxes = np.asarray(boxes)
-    if boxes.ndim != 2 or boxes.shape[1] != 4:
-        raise ValueError(f"Expected boxes of shape (B, 4) as (x0, y0, x1, y1), got {boxes.shape}.")
-    masks = np.zeros((len(boxes), *shape), dtype=bool)
-    for mask, (x0, y0, x1, y1) in zip(masks, boxes.astype(int)):
-        if x1 <= x0 or y1 <= y0:
-            raise ValueError(f"Box {(x0, y0, x1, y1)} is empty: it needs x0 < x1 and y0 < y1.")
-        mask[max(y0, 0):y1, max(x0, 0):x1] = True
-    return masks
-
-
 def pointing_game(heatmaps: np.ndarray, targets: np.ndarray, tolerance: int = 0) -> np.ndarray:
     """Is each heatmap's peak inside its mask/box (grown by ``tolerance`` pixels)? ``(B,)`` bool.
 
@@ -101,6 +90,7 @@ def pointing_game(heatmaps: np.ndarray, targets: np.ndarray, tolerance: int = 0)
         >>> pointing_game(np.eye(4)[None].repeat(2, axis=0), np.array([0, 0, 2, 2]))  # one box
         array([ True,  True])
     """
+    tolerance = count(tolerance, "tolerance", minimum=0)
     heat, masks = _heat_and_masks(heatmaps, targets)
     if tolerance > 0:
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * tolerance + 1, 2 * tolerance + 1))
@@ -140,6 +130,7 @@ def heatmap_iou(heatmaps: np.ndarray, targets: np.ndarray, threshold: float = 0.
         >>> heatmap_iou(np.ones((2, 4, 4)), np.ones((4, 4), bool))  # one mask
         array([1., 1.])
     """
+    threshold = fraction(threshold, "threshold")
     heat, masks = _heat_and_masks(heatmaps, targets)
     return _iou(heat >= threshold, masks)
 
@@ -195,12 +186,18 @@ def random_heatmaps(shape: tuple[int, int, int], seed: int = 0, cells: int = 7) 
     blobs like a real heatmap (7 x 7 is the last conv layer at 224 px). Pixel-level noise
     would be an unfair baseline: deleting scattered pixels wrecks any image fast.
 
+    Raises:
+        ValueError: ``shape`` is not three positive ints ``(B, H, W)``, or ``cells`` is not a positive int.
+
     Example:
         >>> random_heatmaps((2, 8, 8)).shape
         (2, 8, 8)
     """
-    batch, height, width = shape
-    rng = np.random.default_rng(seed)
+    if not isinstance(shape, (tuple, list)) or len(shape) != 3:
+        raise ValueError(f"shape must be (B, H, W), three positive ints, e.g. (4, 224, 224); got {shape!r}.")
+    batch, height, width = (count(size, f"shape[{i}]") for i, size in enumerate(shape))
+    cells = count(cells, "cells")
+    rng = np.random.default_rng(optional_seed(seed))
     coarse = rng.random((batch, cells, cells), dtype=np.float32)
     return np.stack([cv2.resize(grid, (width, height), interpolation=cv2.INTER_LINEAR) for grid in coarse])
 
@@ -226,13 +223,15 @@ def faithfulness_table(
         >>> faithfulness_table(model, images, {"Grad-CAM": g, "Score-CAM": s}, classes)
         {'Grad-CAM': {'deletion': 0.21, 'insertion': 0.63}, ..., 'random': {...}}
     """
-    if random_repeats < 1:
-        raise ValueError(f"random_repeats must be at least 1, got {random_repeats}.")
-    batch = to_rgb_batch(images)
-    table = {name: _mean_aucs(model, batch, maps, classes, steps, seed) for name, maps in heatmaps.items()}
-    first = np.asarray(next(iter(heatmaps.values())))
+    random_repeats = count(random_repeats, "random_repeats")
+    if not isinstance(heatmaps, Mapping) or not heatmaps:
+        raise ValueError(f'heatmaps must be a non-empty dict, e.g. {{"Grad-CAM": maps}}; got {heatmaps!r:.60}.')
+    batch = to_rgb_batch(images, single=True)
+    targets = class_array(classes, len(batch), allow_2d=False)[0][:, 0]
+    table = {name: _mean_aucs(model, batch, maps, targets, steps, seed) for name, maps in heatmaps.items()}
+    first = as_heatmaps(next(iter(heatmaps.values())))
     random_maps = random_heatmaps((random_repeats * len(first), *first.shape[1:]), seed)
-    repeated_classes = np.tile(np.broadcast_to(np.asarray(classes, dtype=int), (len(batch),)), random_repeats)
+    repeated_classes = np.tile(targets, random_repeats)
     repeated_images = np.tile(batch, (random_repeats, 1, 1, 1))
     table["random"] = _mean_aucs(model, repeated_images, random_maps, repeated_classes, steps, seed)
     return table
@@ -261,19 +260,36 @@ def heatmap_agreement(
             or a function applied to ``(H, W, C)`` arrays (images and heatmaps alike).
         threshold: for the IoU of the two maps.
 
+    Raises:
+        ValueError: ``cam`` is not a CAM or function, a 2-D ``classes``, an unknown transform,
+            an ``amount`` that is not a finite number (or given for a flip), a transform that
+            changes the image's shape, or a threshold outside [0, 1].
+
     Example:
         >>> heatmap_agreement(GradCAM(model), images, transform="rotate", amount=15).correlation
     """
+    if isinstance(cam, keras.Model) or not callable(cam):
+        raise ValueError(
+            f"cam must be a CAM object (e.g. daylib.cam.GradCAM(model)) or a function f(images, classes) -> "
+            f"heatmaps (B, H, W); got {type(cam).__name__}."
+        )
+    threshold = fraction(threshold, "threshold")
     batch = to_rgb_batch(images, single=True)
     apply = _transform_fn(transform, amount)
     original = cam(batch, classes)
     if np.ndim(original) != 3:
         raise ValueError("heatmap_agreement compares one heatmap per image: pass one class per image, not a 2-D list.")
+    original = as_heatmaps(original, "the heatmaps cam returned")
     if classes is None:
         last = getattr(cam, "last_classes", None)
         classes = None if last is None else last[:, 0]
     moved_images = np.stack([apply(image) for image in batch])
-    moved = cam(moved_images, classes)
+    if moved_images.shape != batch.shape:
+        raise ValueError(
+            f"The transform turned images {batch.shape[1:]} into {moved_images.shape[1:]}: it must keep their shape "
+            "(flip, rotate or shift in place, filling the border)."
+        )
+    moved = as_heatmaps(cam(moved_images, classes), "the heatmaps cam returned")
     expected = np.stack([apply(h[..., None])[..., 0] for h in original])
     valid = np.stack([apply(np.ones(h.shape + (1,), np.float32))[..., 0] > 0.999 for h in original])
     correlation = np.array([_correlation(a[v], b[v]) for a, b, v in zip(expected, moved, valid)])
@@ -281,33 +297,12 @@ def heatmap_agreement(
     return Agreement(correlation=correlation, iou=iou)
 
 
-def _heat_and_masks(heatmaps: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    heat = np.asarray(heatmaps, dtype=np.float32)
-    heat = heat[None] if heat.ndim == 2 else heat
-    if heat.ndim != 3:
-        raise ValueError(f"Expected heatmaps of shape (B, H, W), got {heat.shape}.")
-    if not np.all(np.isfinite(heat)):
-        raise ValueError("Heatmaps contain NaN or infinite values.")
-    masks = _target_masks(np.asarray(targets), heat.shape)
+def _heat_and_masks(heatmaps, targets) -> tuple[np.ndarray, np.ndarray]:
+    heat = as_heatmaps(heatmaps)
+    masks = target_masks(targets, heat.shape)
     if masks.shape[1:] != heat.shape[1:]:
         heat = np.stack([cv2.resize(h, (masks.shape[2], masks.shape[1]), interpolation=cv2.INTER_LINEAR) for h in heat])
-    return np.clip(heat, 0.0, None), masks
-
-
-def _target_masks(target: np.ndarray, heat_shape: tuple[int, ...]) -> np.ndarray:
-    count, size = heat_shape[0], heat_shape[1:]
-    boxes = target.ndim == 2 and target.shape[1] == 4 and target.shape != size
-    if target.shape == (4,) or (boxes and len(target) == count):
-        return boxes_to_masks(np.broadcast_to(target, (count, 4)), size)
-    if target.ndim == 2 and not boxes:
-        return np.broadcast_to(target.astype(bool), (count, *target.shape))
-    if target.ndim == 3 and len(target) == count:
-        return target.astype(bool)
-    raise ValueError(
-        f"Expected {count} masks or boxes for heatmaps of shape {heat_shape}, got targets of shape {target.shape}. "
-        f"Pass one box (4,) as (x0, y0, x1, y1) or one mask (H, W) for all the heatmaps, "
-        f"or one per heatmap: boxes ({count}, 4) or masks ({count}, H, W)."
-    )
+    return heat, masks
 
 
 def _mean_aucs(model, images, heatmaps, classes, steps: int, seed: int) -> dict[str, float]:
@@ -331,15 +326,19 @@ def _correlation(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _perturbation_curve(model, images, heatmaps, classes, steps, baseline, batch_size, seed, insert: bool) -> Curve:
-    if steps < 1:
-        raise ValueError(f"steps must be at least 1, got {steps}.")
-    batch = to_rgb_batch(images)
-    heat = np.asarray(heatmaps, dtype=np.float32)
+    steps, batch_size = count(steps, "steps", example=20), count(batch_size, "batch_size", example=32)
+    if baseline not in BASELINES:
+        raise ValueError(f"Unknown baseline {baseline!r}; use one of {', '.join(map(repr, BASELINES))}.")
+    batch = to_rgb_batch(images, single=True)
+    heat = as_heatmaps(heatmaps)
     if heat.shape != batch.shape[:3]:
-        raise ValueError(f"Expected heatmaps (B, H, W) of the images' size, got {heat.shape} for images {batch.shape}.")
-    targets = np.broadcast_to(np.asarray(classes, dtype=int), (len(batch),))
+        raise ValueError(
+            f"Expected one heatmap (B, H, W) per image, at the images' size: got heatmaps {heat.shape} for images "
+            f"{batch.shape}. Pass cam(images) for the same images (daylib's CAMs return the input size)."
+        )
+    targets = class_array(classes, len(batch), allow_2d=False)[0][:, 0]
     pixels = heat.shape[1] * heat.shape[2]
-    tie_break = np.random.default_rng(seed).random(pixels)
+    tie_break = np.random.default_rng(optional_seed(seed)).random(pixels)
     counts = np.round(np.linspace(0, pixels, steps + 1)).astype(int)
     scores = np.empty((len(batch), steps + 1), np.float64)
     for b, image in enumerate(batch):
@@ -351,9 +350,8 @@ def _perturbation_curve(model, images, heatmaps, classes, steps, baseline, batch
         rank = rank.reshape(heat.shape[1:])[..., None]
         perturbed = np.stack([np.where(rank < count, end, start) for count in counts])
         probabilities = _class_probabilities(model, perturbed, batch_size)
-        if not 0 <= targets[b] < probabilities.shape[-1]:
-            count = probabilities.shape[-1]
-            raise ValueError(f"Class index {targets[b]} is out of range: the model has {count} classes, 0..{count - 1}.")
+        if b == 0:
+            check_class_range(targets, probabilities.shape[-1])
         scores[b] = probabilities[:, targets[b]]
     fractions = counts / pixels
     auc = ((scores[:, 1:] + scores[:, :-1]) / 2 * np.diff(fractions)).sum(axis=1)
@@ -365,10 +363,8 @@ def _baseline(image: np.ndarray, kind: str) -> np.ndarray:
         return np.zeros_like(image)
     if kind == "mean":
         return np.broadcast_to(image.mean(axis=(0, 1)), image.shape).astype(np.float32)
-    if kind == "blur":
-        sigma = max(image.shape[:2]) / 16
-        return cv2.GaussianBlur(image, (0, 0), sigmaX=sigma, borderType=cv2.BORDER_REFLECT)
-    raise ValueError(f"Unknown baseline {kind!r}; use 'black', 'blur' or 'mean'.")
+    sigma = max(image.shape[:2]) / 16  # "blur"
+    return cv2.GaussianBlur(image, (0, 0), sigmaX=sigma, borderType=cv2.BORDER_REFLECT)
 
 
 def _class_probabilities(model: keras.Model, images: np.ndarray, batch_size: int) -> np.ndarray:
@@ -381,6 +377,10 @@ def _class_probabilities(model: keras.Model, images: np.ndarray, batch_size: int
 def _transform_fn(transform: Transform, amount: Optional[float]) -> Callable[[np.ndarray], np.ndarray]:
     if callable(transform):
         return transform
+    if amount is not None:
+        if transform in ("hflip", "vflip"):
+            raise ValueError(f"amount applies to 'rotate' and 'shift' only; {transform!r} takes none: drop amount.")
+        amount = number(amount, "amount", "10")
     if transform == "hflip":
         return lambda a: a[:, ::-1]
     if transform == "vflip":

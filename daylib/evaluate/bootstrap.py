@@ -7,11 +7,14 @@ from __future__ import annotations
 
 from typing import Callable, Optional, Union
 
+import numbers
+
 import numpy as np
 from scipy.stats import rankdata
 
 from daylib.evaluate.inputs import labels_and_scores, predicted_labels
 from daylib.evaluate.metrics import METRIC_LABELS, UndefinedMetricError, metric as named_metric
+from daylib.models.arguments import count, fraction, optional_seed
 
 __all__ = ["bootstrap_ci"]
 
@@ -49,17 +52,20 @@ def bootstrap_ci(
     :func:`~daylib.evaluate.metrics.metric` (scikit-learn) once per resample.
 
     Raises:
+        ValueError: an unknown metric, labels or scores that do not fit, a ``level`` outside
+            (0, 1), a ``n_resamples`` below 1, a bad threshold or seed, or a metric function
+            that returns something other than a number or None.
         UndefinedMetricError: the metric is undefined in more than half of the resamples.
 
     Example:
         >>> low, high = bootstrap_ci([0, 1, 0, 1, 1, 0, 1, 0], [0.2, 0.7, 0.4, 0.9, 0.6, 0.5, 0.3, 0.1], "auc")
     """
-    if not 0 < level < 1:
-        raise ValueError(f"level must be between 0 and 1, e.g. 0.95; got {level}.")
+    level = fraction(level, "level", open_low=True, open_high=True, example="0.95")
+    n_resamples = count(n_resamples, "n_resamples", example=1000)
     if not callable(metric) and metric not in METRIC_LABELS:
         raise ValueError(f"Unknown metric {metric!r}; use one of {', '.join(METRIC_LABELS)} or a function.")
     y, s, k = labels_and_scores(y_true, scores)
-    indices = np.random.default_rng(seed).integers(0, len(y), size=(n_resamples, len(y)))
+    indices = np.random.default_rng(optional_seed(seed)).integers(0, len(y), size=(n_resamples, len(y)))
     values = _resampled(metric, y, s, k, threshold, indices)
     values = values[~np.isnan(values)]
     if len(values) < n_resamples / 2:
@@ -101,6 +107,9 @@ def _value_or_nan(metric: Metric, y: np.ndarray, s: np.ndarray, threshold: float
             value = metric(y, s)
         except UndefinedMetricError:
             value = None
+        if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)):
+            name = getattr(metric, "__name__", "The metric function")
+            raise ValueError(f"{name} returned {value!r}; a metric function must return a number, or None where undefined.")
     else:
         value = named_metric(metric, y, s, threshold)
     return np.nan if value is None else value

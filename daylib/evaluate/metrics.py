@@ -25,6 +25,7 @@ from sklearn import metrics as skm
 from sklearn.preprocessing import label_binarize
 
 from daylib.evaluate.inputs import as_labels, binary_labels_and_scores, labels_and_scores, predicted_labels
+from daylib.models.arguments import count
 
 __all__ = [
     "UndefinedMetricError", "METRIC_LABELS", "roc_auc", "roc_curve", "confusion_matrix",
@@ -109,6 +110,10 @@ def confusion_matrix(y_true, y_pred, num_classes: Optional[int] = None) -> np.nd
 
     ``num_classes`` defaults to the largest label in either argument, plus one.
 
+    Raises:
+        ValueError: labels that are not class indices (scores in ``y_pred`` included), lengths
+            that differ, or a ``num_classes`` that is not a whole number above every label.
+
     Example:
         >>> confusion_matrix([0, 1, 1], [0, 0, 1]).tolist()
         [[1, 0], [1, 1]]
@@ -119,15 +124,22 @@ def confusion_matrix(y_true, y_pred, num_classes: Optional[int] = None) -> np.nd
 
 
 def _label_pair(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
-    y, p = as_labels(y_true), as_labels(y_pred)
+    y = as_labels(y_true)
+    try:
+        p = as_labels(y_pred, "y_pred")
+    except ValueError as error:
+        raise ValueError(
+            f"{error} y_pred are predicted labels; for scores use evaluate(y_true, scores), or cut them first "
+            "with daylib.evaluate.inputs.predicted_labels(scores, threshold)."
+        ) from None
     if len(p) != len(y):
-        raise ValueError(f"y_true has {len(y)} labels but y_pred has {len(p)}.")
+        raise ValueError(f"y_true has {len(y)} labels but y_pred has {len(p)}: pass one prediction per label.")
     return y, p
 
 
-def _class_count(y: np.ndarray, p: np.ndarray, num_classes: Optional[int]) -> int:
+def _class_count(y: np.ndarray, p: np.ndarray, num_classes: Optional[int], at_least: int = 1) -> int:
     top = int(max(y.max(), p.max()))
-    k = num_classes or top + 1
+    k = max(at_least, top + 1) if num_classes is None else count(num_classes, "num_classes")
     if top >= k:
         raise ValueError(f"Labels go up to {top}, more than num_classes={k} allows: pass num_classes={top + 1}.")
     return k
@@ -173,7 +185,7 @@ def classification_metrics(y_true, y_pred, num_classes: Optional[int] = None) ->
         {'accuracy': 0.75, 'precision': 0.6666666666666666, 'recall': 1.0, 'specificity': 0.5, 'f1': 0.8}
     """
     y, p = _label_pair(y_true, y_pred)
-    k = _class_count(y, p, num_classes or max(2, int(max(y.max(), p.max())) + 1))
+    k = _class_count(y, p, num_classes, at_least=2)
     return {name: _label_metric(name, y, p, k) for name in ("accuracy", *_PER_CLASS)}
 
 

@@ -68,11 +68,16 @@ def compare_to_paper(report: Report) -> PaperComparison:
     cannot be compared with the paper. Class 1 must be pneumonia.
 
     Raises:
-        ValueError: the report is not binary.
+        ValueError: not a :class:`~daylib.evaluate.Report`, or not a binary one.
 
     Example:
         >>> print(compare_to_paper(evaluate(y, s, dataset="phantom")))
     """
+    if not isinstance(report, Report):
+        raise ValueError(
+            f"compare_to_paper takes the Report of daylib.evaluate.evaluate(y_test, scores, dataset=...), "
+            f"got {type(report).__name__}."
+        )
     if len(report.class_names) != 2:
         raise ValueError("The paper's bar is for pneumonia vs normal: compare a binary report (class 1 = pneumonia).")
     rows = [(key, report.metrics[key], PAPER[key]) for key in ("accuracy", "recall", "specificity", "auc")]

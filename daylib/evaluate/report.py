@@ -20,6 +20,7 @@ from daylib.evaluate.bootstrap import bootstrap_ci
 from daylib.evaluate.inputs import labels_and_scores, predicted_labels
 from daylib.evaluate.metrics import METRIC_LABELS, UndefinedMetricError, confusion_matrix, score_metrics
 from daylib.evaluate.thresholds import ThresholdChoice
+from daylib.models.arguments import count, fraction, names, optional_seed
 
 __all__ = ["Report", "evaluate", "format_metric"]
 
@@ -148,7 +149,7 @@ def evaluate(
     y_true,
     scores,
     *,
-    threshold: Union[float, ThresholdChoice] = 0.5,
+    threshold: Union[None, float, ThresholdChoice] = None,
     class_names: Optional[list[str]] = None,
     dataset: str = "unspecified",
     bootstrap: int = 1000,
@@ -160,12 +161,13 @@ def evaluate(
     Args:
         y_true: class indices ``(N,)`` or one-hot rows ``(N, K)``.
         scores: model outputs, ``(N,)``/``(N, 1)`` sigmoid, ``(N, 2)`` or ``(N, K)`` softmax.
-        threshold: binary only: predict class 1 when ``score >= threshold``; a
-            :class:`ThresholdChoice` from :func:`~daylib.evaluate.choose_threshold` is shown with its origin.
+        threshold: binary only: predict class 1 when ``score >= threshold`` (default 0.5; within
+            [0, 1] for probability scores); a :class:`ThresholdChoice` from
+            :func:`~daylib.evaluate.choose_threshold` is shown with its origin.
         class_names: names for the table; default ``"0"``, ``"1"``, ...
         dataset: what the data are (``"phantom"``, ``"chest_xray"`` for the real test split, ...);
             :func:`~daylib.evaluate.compare_to_paper` uses it to say whether the numbers can be compared.
-        bootstrap: resamples for the accuracy and AUC confidence intervals (0 to skip).
+        bootstrap: resamples for the accuracy and AUC confidence intervals (0 or None to skip).
         level: confidence level of the intervals.
         seed: seed of the bootstrap.
 
@@ -174,8 +176,9 @@ def evaluate(
     ``report.notes``.
 
     Raises:
-        ValueError: labels and scores that do not fit (see :mod:`daylib.evaluate.inputs`), or
-            a :class:`ThresholdChoice` for multi-class scores.
+        ValueError: labels and scores that do not fit (see :mod:`daylib.evaluate.inputs`), a
+            threshold for multi-class scores or outside [0, 1] for probabilities, class names
+            that do not match the classes, or bad ``bootstrap``, ``level``, ``seed`` or ``dataset``.
 
     Example:
         >>> report = evaluate([0, 1, 1, 1], [0.2, 0.9, 0.4, 0.7], class_names=["normal", "pneumonia"])
@@ -183,13 +186,19 @@ def evaluate(
         0.6666666666666666
     """
     y, s, k = labels_and_scores(y_true, scores)
-    if k > 2 and isinstance(threshold, ThresholdChoice):
-        raise ValueError("A decision threshold applies to binary scores only; multi-class predictions use the argmax.")
-    names = list(class_names) if class_names is not None else [str(i) for i in range(k)]
-    if len(names) != k:
-        raise ValueError(f"class_names has {len(names)} names but there are {k} classes.")
-    cut = float(threshold)
-    metrics = score_metrics(y, s, cut)
+    if k > 2 and threshold is not None:
+        raise ValueError(
+            f"A decision threshold applies to binary scores only; these have {k} classes, whose prediction is "
+            "the argmax: drop threshold."
+        )
+    class_names = [str(i) for i in range(k)] if class_names is None else names(class_names, "class_names", k, "classes")
+    bootstrap = 0 if bootstrap is None else count(bootstrap, "bootstrap", minimum=0, example=1000)
+    level, seed = fraction(level, "level", open_low=True, open_high=True, example="0.95"), optional_seed(seed)
+    if not isinstance(dataset, str):
+        raise ValueError(f"dataset must be a name for the data, e.g. 'phantom' or 'chest_xray'; got {dataset!r}.")
+    cut = threshold.threshold if isinstance(threshold, ThresholdChoice) else 0.5 if threshold is None else threshold
+    metrics = score_metrics(y, s, cut)  # checks the threshold
+    cut = float(cut)
     majority = int(np.bincount(y, minlength=k).argmax())
     constant = np.full(len(y), float(majority)) if k == 2 else np.eye(k)[np.full(len(y), majority)]
     baseline = score_metrics(y, constant, 0.5)
@@ -207,7 +216,7 @@ def evaluate(
         metrics=metrics,
         baseline=baseline,
         confusion=confusion_matrix(y, predicted_labels(s, cut), num_classes=k),
-        class_names=names,
+        class_names=class_names,
         threshold=cut if k == 2 else None,
         n=len(y),
         dataset=dataset,

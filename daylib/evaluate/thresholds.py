@@ -13,6 +13,7 @@ import numpy as np
 
 from daylib.evaluate.inputs import binary_labels_and_scores, predicted_labels
 from daylib.evaluate.metrics import UndefinedMetricError, classification_metrics
+from daylib.models.arguments import fraction
 
 __all__ = ["ThresholdChoice", "choose_threshold"]
 
@@ -60,8 +61,7 @@ def choose_threshold(y_true, scores, target_sensitivity: float = 0.95) -> Thresh
         >>> choose_threshold([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8], target_sensitivity=0.5).threshold
         0.8
     """
-    if not 0 < target_sensitivity <= 1:
-        raise ValueError(f"target_sensitivity must be in (0, 1], got {target_sensitivity}.")
+    target_sensitivity = fraction(target_sensitivity, "target_sensitivity", open_low=True, example="0.95")
     y, s = binary_labels_and_scores(y_true, scores)
     positives = np.sort(s[y == 1])[::-1]
     if len(positives) == 0 or len(positives) == len(y):

@@ -25,6 +25,7 @@ from typing import Callable, Optional
 
 import keras
 
+from daylib.models.arguments import image_shape
 from daylib.models.efficientnet_lite import efficientnet_lite0
 from daylib.models.preprocessing import preprocessing_layer
 from daylib.network import reachable
@@ -107,7 +108,8 @@ def backbone(
         pooling: ``None`` (4-D feature map), ``"avg"`` or ``"max"`` when ``include_top=False``.
 
     Raises:
-        ValueError: unknown name, bad weights value, or an input smaller than the family allows.
+        ValueError: unknown name, bad weights, ``include_top`` or ``pooling`` value, an
+            ``input_shape`` that is not ``(H, W, 3)``, or an input smaller than the family allows.
         OfflineWeightsError: ImageNet weights for a ``keras.applications`` model are not cached and
             cannot be downloaded (the message names the bundled offline alternative).
 
@@ -119,13 +121,13 @@ def backbone(
     spec = get_spec(name)
     if weights not in ("imagenet", None):
         raise ValueError(f"weights must be 'imagenet' or None, got {weights!r}.")
+    if not isinstance(include_top, bool):
+        raise ValueError(f"include_top must be True or False, got {include_top!r}.")
+    if pooling not in (None, "avg", "max"):
+        raise ValueError(f"pooling must be None (a 4-D feature map), 'avg' or 'max', got {pooling!r}.")
     if input_shape is None:
         input_shape = (spec.default_size, spec.default_size, 3)
-    if input_shape[-1] != 3 or min(input_shape[:2]) < spec.min_size:
-        raise ValueError(
-            f"{name} needs RGB input of at least {spec.min_size}x{spec.min_size}x3, got {tuple(input_shape)}. "
-            "Grayscale X-rays are turned into 3 channels by daylib.data.pipeline."
-        )
+    input_shape = image_shape(input_shape, min_size=spec.min_size)
     if spec.name == BUNDLED:
         return spec.build(weights=weights, include_top=include_top, input_shape=tuple(input_shape), pooling=pooling)
     if weights == "imagenet":
@@ -145,10 +147,9 @@ def get_spec(name: str) -> BackboneSpec:
         >>> get_spec("resnet50").last_conv_layer
         'conv5_block3_out'
     """
-    try:
-        return BACKBONES[name]
-    except KeyError:
-        raise ValueError(f"Unknown backbone {name!r}. Available: {', '.join(BACKBONES)}.") from None
+    if not isinstance(name, str) or name not in BACKBONES:
+        raise ValueError(f"Unknown backbone {name!r}. Available: {', '.join(BACKBONES)}.")
+    return BACKBONES[name]
 
 
 def preprocess_input(x):

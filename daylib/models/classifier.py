@@ -17,12 +17,14 @@ Example:
 """
 from __future__ import annotations
 
+import numbers
 from typing import Optional, Union
 
 import keras
 
+from daylib.models.arguments import count, fraction, image_shape
+from daylib.models.backbones import BACKBONES, get_spec
 from daylib.models.backbones import backbone as build_backbone
-from daylib.models.backbones import get_spec
 from daylib.models.layers import base_model, iter_layers
 
 __all__ = ["build_classifier", "base_model", "freeze", "unfreeze", "trainable_layer_names"]
@@ -54,17 +56,32 @@ def build_classifier(
         augmentation: optional layer/model applied to the images (active in training only).
         name: model name; default ``"<base>_classifier"``.
 
+    Raises:
+        ValueError: ``num_classes`` below 2 or not a whole number, ``dropout`` outside [0, 1),
+            a base that is neither a registry name nor a Keras model with a 4-D output, an
+            ``input_shape`` that is not ``(H, W, 3)`` or differs from a base built at a fixed
+            size, or an ``augmentation`` that is not a layer.
+
     Example:
         >>> model = build_classifier("mobilenet_v2", 3, input_shape=(96, 96, 3), weights=None)
         >>> model.output_shape
         (None, 3)
     """
-    if num_classes < 2:
-        raise ValueError(f"num_classes must be at least 2, got {num_classes}.")
+    num_classes = count(num_classes, "num_classes", minimum=2)
+    dropout = fraction(dropout, "dropout", open_high=True, example="0.2")
+    input_shape = None if input_shape is None else image_shape(input_shape)
+    if augmentation is not None and not callable(augmentation):
+        raise ValueError(
+            f"augmentation must be a Keras layer or model (e.g. daylib.data.pipeline's augmentation), got {augmentation!r:.60}."
+        )
     if isinstance(base, str):
         spec = get_spec(base)
         shape = input_shape or (spec.default_size, spec.default_size, 3)
         base = build_backbone(base, weights=weights, input_shape=shape, include_top=False)
+    if not isinstance(base, keras.Model):
+        raise ValueError(
+            f"base must be a backbone name ({', '.join(BACKBONES)}) or a keras.Model, got {base!r:.60}."
+        )
     if not getattr(base, "outputs", None):
         raise ValueError(
             f"The base model {base.name!r} has never been called, so its output shape is unknown. Give a "
@@ -76,7 +93,13 @@ def build_classifier(
             f"The base model {base.name!r} outputs shape {output_shape}; it must output a 4-D feature map. "
             "Build it with include_top=False and pooling=None."
         )
-    shape = tuple(input_shape or base.inputs[0].shape[1:])
+    fixed = tuple(base.inputs[0].shape[1:])
+    if input_shape is not None and any(f is not None and f != s for f, s in zip(fixed, input_shape)):
+        raise ValueError(
+            f"The base {base.name!r} takes images {fixed}, but input_shape is {input_shape}: build the base at "
+            "that size (e.g. daylib.models.backbone(name, input_shape=...)) or leave input_shape out."
+        )
+    shape = tuple(input_shape or fixed)
     base.trainable = False
     inputs = keras.Input(shape=shape, name="image")
     x = augmentation(inputs) if augmentation is not None else inputs
@@ -130,18 +153,20 @@ def unfreeze(
     base = base_model(model)
     layers = base.layers
     if top_n is not None:
-        if not 0 < top_n <= len(layers):
-            raise ValueError(f"top_n must be between 1 and {len(layers)} (the layers in {base.name!r}), got {top_n}.")
-        start = len(layers) - top_n
+        start = len(layers) - count(top_n, "top_n", maximum=len(layers), example=20)
     elif isinstance(fine_tune_at, str):
         names = [layer.name for layer in layers]
         if fine_tune_at not in names:
             raise ValueError(f"No layer {fine_tune_at!r} in base {base.name!r}; see base_model(model).summary().")
         start = names.index(fine_tune_at)
     else:
+        if isinstance(fine_tune_at, bool) or not isinstance(fine_tune_at, numbers.Integral):
+            raise ValueError(
+                f"fine_tune_at must be a layer index of the base (an int) or a layer name, got {fine_tune_at!r}."
+            )
         if not -len(layers) <= fine_tune_at < len(layers):
             raise ValueError(f"fine_tune_at={fine_tune_at} is outside the base's {len(layers)} layers.")
-        start = fine_tune_at % len(layers)
+        start = int(fine_tune_at) % len(layers)
     base.trainable = True
     unfrozen = []
     for index, layer in enumerate(layers):

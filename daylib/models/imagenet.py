@@ -23,10 +23,13 @@ from __future__ import annotations
 
 import difflib
 import json
+import numbers
 from functools import lru_cache
 from importlib import resources
 
 import numpy as np
+
+from daylib.models.arguments import count
 
 NUM_CLASSES = 1000
 CLASSES_FILE = "imagenet_classes.json"
@@ -68,13 +71,17 @@ def class_index(name: str) -> int:
     """Index of a class given its name (case and ``_``/space insensitive) or WordNet id.
 
     Raises:
-        ValueError: unknown name (the message suggests close matches) or an
+        ValueError: not a string, an unknown name (the message suggests close matches) or an
             ambiguous one ("crane", "maillot": use the WordNet id).
 
     Example:
         >>> class_index("Egyptian_cat"), class_index("tiger cat"), class_index("n02012849")
         (285, 282, 134)
     """
+    if isinstance(name, numbers.Integral) and not isinstance(name, bool):
+        raise ValueError(f"{name} is a class index already; class_names()[{name}] gives its name.")
+    if not isinstance(name, str):
+        raise ValueError(f"class_index takes a class name or WordNet id as a string, got {name!r}.")
     key = _normalize(name)
     wnids = class_wnids()
     if key in wnids:
@@ -109,7 +116,11 @@ def decode_predictions(preds, top: int = 5) -> list[list[tuple[int, str, float]]
         >>> decode_predictions(model.predict(images), top=1)
         [[(285, 'Egyptian cat', 0.78...)]]
     """
-    scores = np.asarray(preds, dtype=np.float64)
+    top = count(top, "top", maximum=NUM_CLASSES)
+    scores = np.asarray(preds)
+    if scores.dtype != bool and not np.issubdtype(scores.dtype, np.number):
+        raise ValueError(f"preds have dtype {scores.dtype}; expected the model's output scores, numbers of shape (N, 1000).")
+    scores = scores.astype(np.float64)
     if scores.ndim != 2 or scores.shape[1] != NUM_CLASSES:
         raise ValueError(
             f"decode_predictions expects a batch of shape (N, {NUM_CLASSES}), got {scores.shape}; "
@@ -117,8 +128,6 @@ def decode_predictions(preds, top: int = 5) -> list[list[tuple[int, str, float]]
         )
     if not np.all(np.isfinite(scores)):
         raise ValueError("preds contains NaN or infinite values; check the model's input and output")
-    if not 1 <= top <= NUM_CLASSES:
-        raise ValueError(f"top must be between 1 and {NUM_CLASSES}, got {top}")
     names = class_names()
     results = []
     for row in scores:

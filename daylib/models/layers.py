@@ -17,12 +17,14 @@ Example:
 """
 from __future__ import annotations
 
+import numbers
 from typing import Iterable, Iterator, Union
 
 import keras
 
 __all__ = [
-    "LayerRef", "HEAD_LAYERS", "iter_layers", "is_4d", "conv_layers", "find_layer", "short_list",
+    "LayerRef", "HEAD_LAYERS", "iter_layers", "is_4d", "conv_layers", "find_layer", "layer_ref", "require_model",
+    "short_list",
     "feature_layers", "stage_layers", "base_model", "head_layers", "augmentation_layers",
 ]
 
@@ -47,6 +49,43 @@ SHAPE_UTILITIES = (
 """4-D layers that only pad, crop, scale or (in training) perturb their input: no features of their own."""
 
 
+def require_model(model: object) -> keras.Model:
+    """``model`` itself when it is a Keras model; else a ValueError naming what was passed.
+
+    Example:
+        >>> require_model("efficientnet_lite0")
+        Traceback (most recent call last):
+        ValueError: Expected a keras.Model, got 'efficientnet_lite0'. Build one first, e.g. ...
+    """
+    if not isinstance(model, keras.Model):
+        shown = repr(model) if isinstance(model, (str, type(None))) else f"a {type(model).__name__}"
+        raise ValueError(
+            f"Expected a keras.Model, got {shown:.80}. Build one first, e.g. "
+            "daylib.models.efficientnet_lite0() or daylib.models.build_classifier(...)."
+        )
+    return model
+
+
+def layer_ref(ref: object) -> LayerRef:
+    """Check a layer reference: ``None``, an int index (NumPy ints too) or a name/path string.
+
+    Raises:
+        ValueError: a bool (``True`` would be index 1), a float (``1.5``), a list or any other
+            type; the message says what a layer reference is.
+
+    Example:
+        >>> layer_ref(np.int64(-1)), layer_ref("top_activation")
+        (-1, 'top_activation')
+    """
+    if ref is None or isinstance(ref, str):
+        return ref
+    if isinstance(ref, numbers.Integral) and not isinstance(ref, bool):
+        return int(ref)
+    raise ValueError(
+        f"layer must be a layer name or path (e.g. 'top_activation'), an int index into the layers with 4-D "
+        f"outputs (-1 is the last) or None for the last; got {ref!r} ({type(ref).__name__})."
+    )
+
 
 def iter_layers(model: keras.Model, prefix: str = "") -> Iterator[tuple[str, keras.layers.Layer]]:
     """Yield ``(path, layer)`` for every layer, depth first, entering nested models.
@@ -54,11 +93,14 @@ def iter_layers(model: keras.Model, prefix: str = "") -> Iterator[tuple[str, ker
     A nested model is yielded itself (its path is its name) and then its layers
     with paths ``"<model name>/<layer name>"``.
 
+    Raises:
+        ValueError: ``model`` is not a Keras model (see :func:`require_model`).
+
     Example:
         >>> [path for path, _ in iter_layers(model)][:2]
         ['input_layer', 'mobilenetv2_1.00_224']
     """
-    for layer in model.layers:
+    for layer in require_model(model).layers:
         path = f"{prefix}{layer.name}"
         yield path, layer
         if isinstance(layer, keras.Model):
@@ -102,12 +144,14 @@ def find_layer(model: keras.Model, ref: LayerRef) -> tuple[str, keras.layers.Lay
     - ``str``: a path like ``"base/top_activation"`` or a plain name, searched in nested models too.
 
     Raises:
-        ValueError: no such layer (the message lists the valid ones), or the model has no 4-D layer.
+        ValueError: no such layer (the message lists the valid ones), a reference that is not
+            one of the three kinds (see :func:`layer_ref`), or the model has no 4-D layer.
 
     Example:
         >>> find_layer(model, None)[0]
         'top_activation'
     """
+    ref = layer_ref(ref)
     candidates = conv_layers(model)
     if not candidates:
         raise ValueError(
@@ -227,7 +271,7 @@ def base_model(model: keras.Model) -> keras.Model:
         >>> base_model(model).name
         'efficientnet_lite0'
     """
-    base = _largest_nested(model)
+    base = _largest_nested(require_model(model))
     if base is None:
         raise ValueError(
             f"Model {model.name!r} has no nested base model to freeze or unfreeze. Build it with "
@@ -250,7 +294,7 @@ def head_layers(model: keras.Model) -> tuple[keras.layers.Layer, keras.layers.La
     Example:
         >>> pool, dropout, dense = head_layers(model)
     """
-    names = [layer.name for layer in model.layers]
+    names = [layer.name for layer in require_model(model).layers]
     missing = [name for name in HEAD_LAYERS if name not in names]
     if missing:
         raise ValueError(
@@ -268,7 +312,7 @@ def augmentation_layers(model: keras.Model) -> list[str]:
         >>> augmentation_layers(build_classifier(base, 2, augmentation=augmentation()))
         ['augmentation']
     """
-    base = _largest_nested(model)
+    base = _largest_nested(require_model(model))
     return [
         layer.name for layer in model.layers
         if layer is not base and layer.name not in HEAD_LAYERS and not isinstance(layer, keras.layers.InputLayer)

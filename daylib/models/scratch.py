@@ -10,6 +10,8 @@ from typing import Sequence
 
 import keras
 
+from daylib.models.arguments import count, image_shape
+
 
 def small_cnn(input_shape: tuple[int, int, int] = (160, 160, 3), filters: Sequence[int] = (16, 32, 64),
               name: str = "small_cnn") -> keras.Model:
@@ -22,11 +24,18 @@ def small_cnn(input_shape: tuple[int, int, int] = (160, 160, 3), filters: Sequen
     really trains every weight from scratch; with BN, ``unfreeze`` would keep the random BN
     statistics frozen, which is right for pretrained bases only.
 
+    Raises:
+        ValueError: ``filters`` is not a non-empty list of positive ints, or ``input_shape`` is not
+            ``(H, W, 3)`` with sides of at least ``2 ** len(filters)`` (each block halves them).
+
     Example:
         >>> small_cnn((64, 64, 3)).output.shape
         (None, 8, 8, 64)
     """
-    inputs = keras.Input(input_shape, name="image")
+    if isinstance(filters, (str, bytes)) or not isinstance(filters, Sequence) or not filters:
+        raise ValueError(f"filters must be a non-empty list of channel counts, e.g. (16, 32, 64); got {filters!r}.")
+    filters = [count(width, f"filters[{i}]") for i, width in enumerate(filters)]
+    inputs = keras.Input(image_shape(input_shape, min_size=2 ** len(filters)), name="image")
     x = keras.layers.Rescaling(1 / 255, name="rescaling")(inputs)
     for width in filters:
         x = keras.layers.Conv2D(width, 3, padding="same", activation="relu", name=f"conv{width}")(x)

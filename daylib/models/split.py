@@ -40,7 +40,7 @@ import keras
 import tensorflow as tf
 
 from daylib.models import compat
-from daylib.models.layers import LayerRef, conv_layers, find_layer, is_4d, short_list
+from daylib.models.layers import LayerRef, conv_layers, find_layer, is_4d, require_model, short_list
 
 __all__ = ["Head", "SplitModel", "split_model"]
 
@@ -254,8 +254,7 @@ class _Replay:
 
 
 def _check_model(model: keras.Model) -> None:
-    if not isinstance(model, keras.Model):
-        raise ValueError(f"Expected a keras.Model, got {type(model).__name__}.")
+    require_model(model)
     if not isinstance(model, keras.Sequential) and not compat.is_functional(model):
         raise ValueError(_SUBCLASSED.format(name=model.name))
     try:

@@ -2,6 +2,9 @@
 
 OpenCV colour maps (``cv2.applyColorMap``) return **BGR** images; everything
 here converts to RGB, the order the course uses everywhere (matplotlib, Keras).
+Images are checked by :func:`daylib.data.images.to_rgb_batch` (RGB 0-255; a [0, 1] image
+warns, as it would come out almost black) and heatmaps by
+:func:`daylib.cam.targets.as_heatmaps` (finite, in [0, 1]): nothing is clipped quietly.
 
 Example:
     >>> from daylib.viz.heatmaps import overlay, show_heatmaps
@@ -21,6 +24,10 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.textpath import text_to_path
 
+from daylib.cam.targets import as_heatmaps, class_array
+from daylib.data.images import to_rgb_batch
+from daylib.models.arguments import fraction, positive
+
 __all__ = ["COLORMAPS", "TITLE_MARGIN", "colorize", "fit_title", "overlay", "show_heatmaps", "title_height"]
 
 COLORMAPS: dict[str, int] = {
@@ -37,22 +44,16 @@ TITLE_MARGIN = 0.3
 def colorize(heatmap: np.ndarray, colormap: str = "jet") -> np.ndarray:
     """Colour a ``(H, W)`` heatmap with values in [0, 1]: returns ``(H, W, 3)`` uint8 **RGB**.
 
-    Values outside [0, 1] are clipped.
-
     Raises:
-        ValueError: unknown colour map (the message lists them), a heatmap that is not 2-D or has NaN.
+        ValueError: unknown colour map (the message lists them), a heatmap that is not one
+            ``(H, W)`` map in [0, 1] (see :func:`daylib.cam.targets.as_heatmaps`).
 
     Example:
         >>> colorize(np.linspace(0, 1, 16).reshape(4, 4), "jet")[0, 0]   # low values are blue
         array([  0,   0, 128], dtype=uint8)
     """
     code = _colormap_code(colormap)
-    heat = np.asarray(heatmap, dtype=np.float32)
-    if heat.ndim != 2:
-        raise ValueError(f"Expected one heatmap of shape (H, W), got shape {heat.shape}.")
-    if not np.all(np.isfinite(heat)):
-        raise ValueError("The heatmap contains NaN or infinite values.")
-    levels = np.round(np.clip(heat, 0.0, 1.0) * 255.0).astype(np.uint8)
+    levels = np.round(as_heatmaps(heatmap, "the heatmap", single=True) * 255.0).astype(np.uint8)
     return cv2.cvtColor(cv2.applyColorMap(levels, code), cv2.COLOR_BGR2RGB)
 
 
@@ -60,24 +61,36 @@ def overlay(image: np.ndarray, heatmap: np.ndarray, alpha: float = 0.4, colormap
     """Blend a coloured heatmap over an image: ``(1 - alpha) * image + alpha * colour``.
 
     Args:
-        image: ``(H, W, 3)`` RGB or ``(H, W)`` gray, uint8 or float with values 0-255.
+        image: one ``(H, W, 3)`` RGB or ``(H, W)`` gray image, uint8 or float with values 0-255.
         heatmap: ``(h, w)`` in [0, 1]; resized (bilinear) to the image when sizes differ.
         alpha: weight of the heatmap colour, in [0, 1].
         colormap: an OpenCV colour map name (see :data:`COLORMAPS`).
 
     Returns:
-        ``(H, W, 3)`` uint8 RGB, clipped to [0, 255].
+        ``(H, W, 3)`` uint8 RGB.
+
+    Raises:
+        ImageError: an image that is not one RGB/gray picture with values 0-255.
+        ValueError: a heatmap that is not one ``(h, w)`` map in [0, 1], an alpha outside [0, 1],
+            or an unknown colour map.
 
     Example:
         >>> overlay(np.zeros((8, 8, 3), np.uint8), np.ones((2, 2)), alpha=0.5)[0, 0]   # half of jet's red
         array([64,  0,  0], dtype=uint8)
     """
-    if not 0.0 <= alpha <= 1.0:
-        raise ValueError(f"alpha must be between 0 and 1, got {alpha}.")
-    rgb = _as_rgb(image)
-    heat = np.asarray(heatmap, dtype=np.float32)
-    if heat.ndim != 2:
-        raise ValueError(f"Expected one heatmap of shape (H, W), got shape {heat.shape}.")
+    alpha = fraction(alpha, "alpha", example="0.4")
+    shape = np.shape(image)
+    if len(shape) == 4 or (len(shape) == 3 and shape[-1] not in (1, 3)):
+        raise ValueError(
+            f"overlay draws one (H, W, 3) RGB or (H, W) gray image, got shape {shape}: pass images[i] for one image "
+            "of a batch (show_heatmaps draws many), or image[..., :3] to drop an alpha channel."
+        )
+    rgb = to_rgb_batch(image, single=True)[0]
+    return _blend(rgb, as_heatmaps(heatmap, "the heatmap", single=True), alpha, colormap)
+
+
+def _blend(rgb: np.ndarray, heat: np.ndarray, alpha: float, colormap: str) -> np.ndarray:
+    """:func:`overlay` on inputs checked already: ``rgb`` ``(H, W, 3)`` 0-255, ``heat`` ``(h, w)`` in [0, 1]."""
     if heat.shape != rgb.shape[:2]:
         heat = cv2.resize(heat, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LINEAR)
     colour = colorize(heat, colormap).astype(np.float32)
@@ -160,22 +173,28 @@ def show_heatmaps(
         size: inches per panel. Titles that do not fit on one line put the method above the
             class, wrap, and shrink (one font size for the whole figure; see :func:`fit_title`).
 
+    Raises:
+        ImageError: images that are not RGB 0-255 (see :func:`daylib.data.images.to_rgb_batch`).
+        ValueError: heatmaps that do not match the images or are not in [0, 1], classes that
+            are not ints or do not match, a class without a name, or a bad alpha or size.
+
     Example:
         >>> fig = show_heatmaps(img[None], cam(img[None], [[285, 281]]), classes=[[285, 281]],
         ...                     class_names=imagenet.class_names())
     """
-    batch = np.asarray(images)
-    batch = batch[None] if batch.ndim == 3 else batch
+    alpha, size = fraction(alpha, "alpha", example="0.4"), positive(size, "size", example="2.6")
+    colorize(np.zeros((1, 1)), colormap)  # an unknown colour map fails before any drawing
+    batch = to_rgb_batch(images, single=True)
     panels = _panels(heatmaps, len(batch))
     labels = _class_labels(classes, len(batch), max(p[1].shape[1] for p in panels), class_names)
     width = max(size - TITLE_MARGIN, size / 2)
     rows = []
     for row, image in enumerate(batch):
-        cells = [(_as_rgb(image).astype(np.uint8), ["image"])]
+        cells = [(image.astype(np.uint8), ["image"])]
         for method, maps in panels:
             for k in range(maps.shape[1]):
                 parts = [part for part in (method, labels[row][k]) if part]
-                cells.append((overlay(image, maps[row, k], alpha=alpha, colormap=colormap), parts))
+                cells.append((_blend(image, maps[row, k], alpha, colormap), parts))
                 if show_raw:
                     raw = [*parts[:-1], f"{parts[-1]} (heatmap)"] if parts else ["(heatmap)"]
                     cells.append((colorize(maps[row, k], colormap), raw))
@@ -212,45 +231,31 @@ def _colormap_code(name: str) -> int:
     return COLORMAPS[key]
 
 
-def _as_rgb(image: np.ndarray) -> np.ndarray:
-    array = np.asarray(image, dtype=np.float32)
-    if array.ndim == 3 and array.shape[-1] == 1:
-        array = array[..., 0]
-    if array.ndim == 2:
-        array = np.repeat(array[..., None], 3, axis=-1)
-    if array.ndim != 3 or array.shape[-1] != 3:
-        raise ValueError(f"Expected an (H, W, 3) RGB or (H, W) gray image, got shape {np.shape(image)}.")
-    return np.clip(array, 0.0, 255.0)
-
-
 def _panels(heatmaps: Heatmaps, batch: int) -> list[tuple[str, np.ndarray]]:
     items = heatmaps.items() if isinstance(heatmaps, Mapping) else [("", heatmaps)]
+    if not items:
+        raise ValueError('heatmaps is an empty dict: pass at least one method, e.g. {"Grad-CAM": maps}.')
     panels = []
     for name, maps in items:
-        array = np.asarray(maps, dtype=np.float32)
-        if array.ndim == 2:
-            array = array[None]
-        if array.ndim == 3:
-            array = array[:, None]
+        array = np.asarray(maps)
+        array = array[None] if array.ndim == 2 else array
+        array = array[:, None] if array.ndim == 3 else array
         if array.ndim != 4 or array.shape[0] != batch:
             raise ValueError(
-                f"Heatmaps {name or ''} of shape {np.shape(maps)} do not match {batch} image(s): "
+                f"Heatmaps {name + ' ' if name else ''}of shape {np.shape(maps)} do not match {batch} image(s): "
                 "expected (B, H, W) or (B, K, H, W)."
             )
-        panels.append((name, array))
+        checked = as_heatmaps(array.reshape(-1, *array.shape[2:]), f"heatmaps {name}".strip())
+        panels.append((name, checked.reshape(array.shape)))
     return panels
 
 
 def _class_labels(classes, batch: int, width: int, class_names) -> list[list[str]]:
     if classes is None:
         return [[""] * width for _ in range(batch)]
-    array = np.asarray(classes)
-    if array.ndim == 0:
-        array = np.full((batch, 1), int(array))
-    elif array.ndim == 1:
-        array = array[:, None]
-    if array.ndim != 2 or array.shape[0] not in (1, batch) or array.shape[1] not in (1, width):
-        raise ValueError(f"classes of shape {array.shape} do not match {batch} image(s) with {width} heatmap(s) each.")
+    array = class_array(classes, batch)[0]
+    if array.shape[1] not in (1, width):
+        raise ValueError(f"classes of shape {np.shape(classes)} do not match {batch} image(s) with {width} heatmap(s) each.")
     array = np.broadcast_to(array, (batch, width))
     return [[_class_label(int(c), class_names) for c in row] for row in array]
 
@@ -258,5 +263,12 @@ def _class_labels(classes, batch: int, width: int, class_names) -> list[list[str
 def _class_label(index: int, class_names) -> str:
     if class_names is None:
         return f"class {index}"
-    name = class_names(index) if callable(class_names) else class_names[index]
+    if isinstance(class_names, str):
+        raise ValueError(f"class_names is one string, {class_names!r}: pass a list, a dict or a function index -> name.")
+    try:
+        if index < 0:
+            raise IndexError(index)
+        name = class_names(index) if callable(class_names) else class_names[index]
+    except (IndexError, KeyError):
+        raise ValueError(f"class_names has no name for class {index}: give a name for every class shown.") from None
     return f"{name} ({index})"

@@ -18,7 +18,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from daylib.evaluate import Report, UndefinedMetricError, roc_auc, roc_curve
-from daylib.evaluate.inputs import labels_and_scores
+from daylib.evaluate.inputs import labels_and_scores, predicted_labels
+from daylib.models.arguments import count, names
 
 __all__ = ["plot_history", "plot_confusion_matrix", "plot_roc", "FINE_TUNE_LABEL"]
 
@@ -31,9 +32,27 @@ def _history_parts(history) -> tuple[dict[str, list[float]], list[int], Optional
         logs = history
         epochs = list(range(len(next(iter(logs.values()), []))))
         return logs, epochs, None
-    logs = history.history
+    logs = getattr(history, "history", None)
+    if not isinstance(logs, dict):
+        raise ValueError(
+            "history must be a daylib.training.TrainingHistory, a Keras History (what model.fit returns) or a dict "
+            f"of lists like {{'loss': [...], 'val_loss': [...]}}; got {type(history).__name__}."
+        )
     epochs = list(getattr(history, "epoch", range(len(next(iter(logs.values()), [])))))
     return logs, epochs, getattr(history, "fine_tune_epoch", None)
+
+
+def _curve(logs: dict, key: str, epochs: int) -> np.ndarray:
+    """One logged metric as numbers, one per epoch."""
+    try:
+        values = np.asarray(logs[key], dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"history[{key!r}] holds {logs[key]!r:.60}; expected one number per epoch.") from None
+    if values.ndim != 1 or len(values) != epochs:
+        raise ValueError(
+            f"history[{key!r}] has {values.size} values for {epochs} epochs: every logged metric needs one value per epoch."
+        )
+    return values
 
 
 def plot_history(
@@ -53,21 +72,34 @@ def plot_history(
 
     Epochs are numbered from 1 on the x axis.
 
+    Raises:
+        ValueError: not a history, no epochs, a metric not logged (or one string as
+            ``metrics``), values that are not one number per epoch, or a ``fine_tune_epoch``
+            that is not an epoch index of the history.
+
     Example:
         >>> fig = plot_history({"loss": [0.7, 0.5], "val_loss": [0.8, 0.6]})
     """
     logs, epochs, stored = _history_parts(history)
     fine_tune_epoch = stored if fine_tune_epoch is None else fine_tune_epoch
-    names = list(metrics) if metrics is not None else [m for m in DEFAULT_METRICS if m in logs]
-    missing = [m for m in names if m not in logs and f"val_{m}" not in logs]
-    if not names or missing:
+    shown = names(metrics, "metrics") if metrics is not None else [m for m in DEFAULT_METRICS if m in logs]
+    missing = [m for m in shown if m not in logs and f"val_{m}" not in logs]
+    if not shown or missing:
         raise ValueError(f"No logged values for {missing or 'any metric'}; the history has {sorted(logs)}.")
-    fig, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 3.4), squeeze=False)
+    if not epochs:
+        raise ValueError("The history has no epochs: train first (or pass the history model.fit returned).")
+    if fine_tune_epoch is not None and count(fine_tune_epoch, "fine_tune_epoch", minimum=0) > max(epochs) + 1:
+        raise ValueError(
+            f"fine_tune_epoch {fine_tune_epoch} is after the last epoch ({max(epochs)}) of the history: pass the index "
+            f"of the first fine-tuning epoch (at most {max(epochs) + 1}), or None."
+        )
+    fig, axes = plt.subplots(1, len(shown), figsize=(4.5 * len(shown), 3.4), squeeze=False)
     x = np.asarray(epochs) + 1
-    for ax, name in zip(axes[0], names):
+    for ax, name in zip(axes[0], shown):
         for key, style in ((name, "-o"), (f"val_{name}", "--o")):
             if key in logs:
-                ax.plot(x, logs[key], style, markersize=3, label="validation" if key.startswith("val_") else "training")
+                label = "validation" if key.startswith("val_") else "training"
+                ax.plot(x, _curve(logs, key, len(epochs)), style, markersize=3, label=label)
         if fine_tune_epoch is not None:
             ax.axvline(fine_tune_epoch + 0.5, color="gray", linestyle=":", label=FINE_TUNE_LABEL)
         ax.set_xlabel("epoch")
@@ -92,32 +124,45 @@ def plot_confusion_matrix(
         class_names: labels; taken from the report when not given.
         normalize: show each row as fractions of that true class (recall on the diagonal).
 
+    Raises:
+        ValueError: not a square ``(K, K)`` matrix of counts (whole numbers, at least 0), class
+            names that are not one per class, or a ``normalize`` that is not True or False.
+
     Example:
         >>> fig = plot_confusion_matrix(np.array([[50, 10], [5, 35]]), ["normal", "pneumonia"])
     """
     if isinstance(confusion, Report):
-        class_names = class_names or confusion.class_names
+        class_names = confusion.class_names if class_names is None else class_names
         confusion = confusion.confusion
     counts = np.asarray(confusion)
-    if counts.ndim != 2 or counts.shape[0] != counts.shape[1]:
-        raise ValueError(f"A confusion matrix is square (K, K); got shape {counts.shape}.")
-    names = list(class_names) if class_names is not None else [str(i) for i in range(len(counts))]
+    if counts.ndim != 2 or counts.shape[0] != counts.shape[1] or counts.size == 0:
+        raise ValueError(
+            f"A confusion matrix is square (K, K) with K >= 1; got shape {counts.shape}. For labels, use "
+            "daylib.evaluate.confusion_matrix(y_true, y_pred) or pass the Report of evaluate()."
+        )
+    if counts.dtype == bool or not np.issubdtype(counts.dtype, np.number) or not np.all(np.isfinite(counts)) \
+            or counts.min() < 0 or not np.array_equal(counts, np.round(counts)):
+        raise ValueError(f"A confusion matrix holds counts (whole numbers, at least 0); got {counts.tolist()!r:.80}.")
+    if not isinstance(normalize, bool):
+        raise ValueError(f"normalize must be True or False, got {normalize!r}.")
+    k = len(counts)
+    labels = [str(i) for i in range(k)] if class_names is None else names(class_names, "class_names", k, "classes")
     if normalize:
         totals = counts.sum(axis=1, keepdims=True)
         values = np.divide(counts, totals, out=np.zeros(counts.shape), where=totals > 0)
     else:
         values = counts
-    fig, ax = plt.subplots(figsize=(1.2 * len(names) + 2.5, 1.2 * len(names) + 1.8))
+    fig, ax = plt.subplots(figsize=(1.2 * k + 2.5, 1.2 * k + 1.8))
     image = ax.imshow(values, cmap="Blues", vmin=0)
     fig.colorbar(image, ax=ax, fraction=0.046)
-    ticks = np.arange(len(names))
-    ax.set_xticks(ticks, names, rotation=30, ha="right")
-    ax.set_yticks(ticks, names)
+    ticks = np.arange(k)
+    ax.set_xticks(ticks, labels, rotation=30, ha="right")
+    ax.set_yticks(ticks, labels)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     middle = values.max() / 2 if values.size else 0
-    for i in range(len(names)):
-        for j in range(len(names)):
+    for i in range(k):
+        for j in range(k):
             text = f"{values[i, j]:.2f}" if normalize else str(int(values[i, j]))
             ax.text(j, i, text, ha="center", va="center", color="white" if values[i, j] > middle else "black")
     fig.tight_layout()
@@ -146,17 +191,21 @@ def plot_roc(
 
     Raises:
         UndefinedMetricError: a class is missing from ``y_true`` (no ROC curve exists).
+        ValueError: labels and scores that do not fit, a threshold for multi-class scores (or
+            outside [0, 1] for probabilities), or class names that are not one per class.
 
     Example:
         >>> fig = plot_roc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8], threshold=0.5)
     """
-    y, s, _ = labels_and_scores(y_true, scores)
+    y, s, k = labels_and_scores(y_true, scores)
+    if threshold is not None and s.ndim != 1:
+        raise ValueError(f"threshold marks a binary operating point; these scores have {k} classes: drop threshold.")
     if s.ndim == 1:
         curves = [(y, s, label)]
     else:
-        names = list(class_names) if class_names is not None else [str(k) for k in range(s.shape[1])]
-        curves = [((y == k).astype(int), s[:, k], f"{name} vs rest") for k, name in enumerate(names)]
-        for (one_vs_rest, _, _), name in zip(curves, names):
+        legend = [str(c) for c in range(k)] if class_names is None else names(class_names, "class_names", k, "classes")
+        curves = [((y == c).astype(int), s[:, c], f"{name} vs rest") for c, name in enumerate(legend)]
+        for (one_vs_rest, _, _), name in zip(curves, legend):
             if one_vs_rest.min() == one_vs_rest.max():
                 raise UndefinedMetricError(f"Class {name!r} never occurs in y_true, so it has no ROC curve.")
     lines = [(*roc_curve(truth, score)[:2], f"{name} (AUC {roc_auc(truth, score):.3f})")
@@ -164,8 +213,8 @@ def plot_roc(
     fig, ax = plt.subplots(figsize=(4.6, 4.4))
     for fpr, tpr, text in lines:
         ax.plot(fpr, tpr, label=text)
-    if threshold is not None and s.ndim == 1:
-        pred = s >= float(threshold)
+    if threshold is not None:
+        pred = predicted_labels(s, threshold) == 1  # the one place a threshold is applied (and checked)
         point = (pred[y == 0].mean(), pred[y == 1].mean())
         ax.plot(*point, "o", color="crimson", label=f"threshold {float(threshold):.3g}")
     ax.plot([0, 1], [0, 1], color="gray", linestyle=":", label="chance")

@@ -12,14 +12,16 @@ Example:
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence
+import numbers
+from typing import Optional, Sequence, Union
 
 import ipywidgets as widgets
 import keras
 import numpy as np
 
-from daylib.models.layers import LayerRef, feature_layers, find_layer
-from daylib.widgets.render import png_bytes
+from daylib.models.arguments import fraction, names
+from daylib.models.layers import LayerRef, feature_layers
+from daylib.widgets.render import chosen_layers, png_bytes
 
 __all__ = [
     "LABEL_STYLE", "WIDE", "Explorer", "alpha_slider", "image_picker", "image_view", "layer_paths", "layer_slider",
@@ -32,13 +34,15 @@ LABEL_STYLE = {"description_width": "60px"}
 """Room for a control's label ("layer", "class"...), the same in every explorer."""
 
 
-def image_view(width: str, height: str) -> widgets.Image:
-    """An empty PNG picture of a fixed CSS size (so it cannot push the controls off-screen).
+def image_view(width: Union[str, int], height: Union[str, int]) -> widgets.Image:
+    """An empty PNG picture of a fixed CSS size (so it cannot push the controls off-screen); a number is pixels.
 
     Example:
-        >>> image_view("320px", "320px").format
-        'png'
+        >>> image_view("320px", 320).layout.height
+        '320px'
     """
+    width, height = (f"{size}px" if isinstance(size, numbers.Real) and not isinstance(size, bool) else size
+                     for size in (width, height))
     return widgets.Image(format="png", layout=widgets.Layout(width=width, height=height, object_fit="contain"))
 
 
@@ -46,7 +50,7 @@ def image_picker(count: int, titles: Optional[Sequence[str]] = None) -> Optional
     """A drop-down of ``count`` images (values 0..count-1), or ``None`` for a single image.
 
     Raises:
-        ValueError: the number of titles is not ``count``.
+        ValueError: the number of titles is not ``count``, or one string instead of a list.
 
     Example:
         >>> image_picker(2).options
@@ -54,9 +58,7 @@ def image_picker(count: int, titles: Optional[Sequence[str]] = None) -> Optional
     """
     if count == 1:
         return None
-    labels = list(titles) if titles is not None else [f"image {i}" for i in range(count)]
-    if len(labels) != count:
-        raise ValueError(f"Got {len(labels)} image titles for {count} images.")
+    labels = [f"image {i}" for i in range(count)] if titles is None else names(titles, "image_titles", count, "images")
     picker = widgets.Dropdown(options=list(zip(labels, range(count))), value=0, description="image", style=LABEL_STYLE)
     return picker.add_class("daylib-image")
 
@@ -77,12 +79,15 @@ def layer_slider(paths: Sequence[str], value: str) -> widgets.SelectionSlider:
 def alpha_slider(value: float) -> widgets.FloatSlider:
     """The heatmap's weight over the image, 0 (the image) to 1 (the colour map).
 
+    Raises:
+        ValueError: ``value`` outside [0, 1] (a slider would move it to the nearest end without a word).
+
     Example:
         >>> alpha_slider(0.4).max
         1.0
     """
     return widgets.FloatSlider(
-        value=value, min=0.0, max=1.0, step=0.05, description="alpha", readout_format=".2f", style=LABEL_STYLE
+        value=fraction(value, "alpha", example="0.4"), min=0.0, max=1.0, step=0.05, description="alpha", readout_format=".2f", style=LABEL_STYLE
     ).add_class("daylib-alpha")
 
 
@@ -90,16 +95,13 @@ def layer_paths(model: keras.Model, layers: Optional[Sequence[LayerRef]]) -> lis
     """The layer paths a slider offers: ``layers`` resolved, or :func:`~daylib.models.layers.feature_layers`.
 
     Raises:
-        ValueError: an empty list, or a layer the model does not have.
+        ValueError: see :func:`~daylib.widgets.render.chosen_layers`.
 
     Example:
         >>> layer_paths(model, ["conv1", -1])
         ['base/conv1', 'base/top']
     """
-    paths = feature_layers(model) if layers is None else [find_layer(model, layer)[0] for layer in layers]
-    if not paths:
-        raise ValueError("No layers to explore: pass layers=[...] with at least one conv layer.")
-    return paths
+    return chosen_layers(model, layers, feature_layers)
 
 
 class Explorer(widgets.VBox):

@@ -23,7 +23,9 @@ import keras
 import numpy as np
 
 from daylib.cam import METHOD_LABELS, method_key
+from daylib.cam.targets import as_heatmaps
 from daylib.data.images import to_rgb_batch
+from daylib.models.arguments import count, names
 from daylib.models.layers import LayerRef, find_layer
 from daylib.viz.heatmaps import overlay
 from daylib.widgets.controls import (
@@ -77,7 +79,7 @@ class HeatmapExplorer(Explorer):
     ):
         self.renderer = HeatmapRenderer(model, images, colormap)
         paths = layer_paths(model, layers)
-        self.top_k = top_k
+        self.top_k = count(top_k, "top_k", example=5)
         self.class_names = default_class_names(self.renderer.probabilities().shape[1], class_names)
         self.layer = layer_slider(paths, paths[-1])
         self.layer_info = widgets.HTML().add_class("daylib-layer-info")
@@ -200,12 +202,13 @@ class LayerExplorer(Explorer):
         width: str = "640px",
     ):
         self.feature_maps = FeatureMaps(model, image)
-        self.columns = columns
+        self.columns = count(columns, "columns", example=8)
+        channels = count(channels, "channels", example=16)
         paths = layer_paths(model, layers)
         self.layer = layer_slider(paths, paths[0])
-        count = self.feature_maps(paths[0]).shape[-1]
+        available = self.feature_maps(paths[0]).shape[-1]
         self.channels = widgets.IntRangeSlider(
-            value=(0, min(channels, count) - 1), min=0, max=count - 1, description="channels",
+            value=(0, min(channels, available) - 1), min=0, max=available - 1, description="channels",
             continuous_update=False, layout=widgets.Layout(width=WIDE), style=LABEL_STYLE,
         ).add_class("daylib-channels")
         self.info = widgets.HTML().add_class("daylib-layer-info")
@@ -269,9 +272,8 @@ class SnapshotExplorer(Explorer):
     ):
         self.images = to_rgb_batch(images, single=True)
         self.heatmaps = self._checked(heatmaps_by_step)
-        labels = list(titles) if titles is not None else [f"step {i}" for i in range(len(self.heatmaps))]
-        if len(labels) != len(self.heatmaps):
-            raise ValueError(f"Got {len(labels)} titles for {len(self.heatmaps)} steps of heatmaps.")
+        steps = len(self.heatmaps)
+        labels = [f"step {i}" for i in range(steps)] if titles is None else names(titles, "titles", steps, "steps")
         self.colormap = colormap
         self.step = widgets.SelectionSlider(
             options=list(zip(labels, range(len(labels)))), value=0, description="step",
@@ -287,16 +289,16 @@ class SnapshotExplorer(Explorer):
         self._render()
 
     def _checked(self, heatmaps_by_step: Sequence[np.ndarray]) -> list[np.ndarray]:
+        if not isinstance(heatmaps_by_step, (Sequence, np.ndarray)):
+            raise ValueError(f"heatmaps_by_step must be a list with one (B, h, w) array per step, got {heatmaps_by_step!r:.60}.")
         steps = []
         for step, maps in enumerate(heatmaps_by_step):
-            array = np.asarray(maps, dtype=np.float32)
-            array = array[None] if array.ndim == 2 else array
-            if array.ndim != 3 or len(array) != len(self.images):
+            array = as_heatmaps(maps, f"step {step}'s heatmaps")
+            if len(array) != len(self.images):
                 raise ValueError(
-                    f"Step {step}: heatmaps of shape {np.shape(maps)} do not match {len(self.images)} image(s); expected (B, h, w)."
+                    f"Step {step}: heatmaps of shape {np.shape(maps)} do not match {len(self.images)} image(s); expected "
+                    "(B, h, w). heatmaps_by_step is a list with one such array per step."
                 )
-            if not np.all(np.isfinite(array)) or array.min() < 0 or array.max() > 1:
-                raise ValueError(f"Step {step}: heatmap values must be finite and within [0, 1].")
             steps.append(array)
         if not steps:
             raise ValueError("No heatmaps given: pass one (B, h, w) array per step.")

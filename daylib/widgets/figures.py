@@ -22,9 +22,13 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from daylib.cam import METHOD_LABELS, method_key
+from daylib.cam.targets import check_class_range
+from daylib.models.arguments import count, positive
 from daylib.models.layers import LayerRef, find_layer, stage_layers
 from daylib.viz.heatmaps import TITLE_MARGIN, fit_title, title_height
-from daylib.widgets.render import Channels, FeatureMaps, HeatmapRenderer, channel_list, default_class_names
+from daylib.widgets.render import (
+    Channels, FeatureMaps, HeatmapRenderer, channel_list, chosen_layers, default_class_names, one_class,
+)
 
 __all__ = ["heatmap_grid", "plot_feature_maps", "spaced"]
 
@@ -32,20 +36,19 @@ ROW_LABEL_WIDTH = 0.3
 """Inches added to the left of :func:`heatmap_grid` for the method names that label its rows."""
 
 
-def spaced(items: Sequence[str], count: int) -> list[str]:
-    """``count`` items evenly spread from first to last (all of them when there are fewer).
+def spaced(items: Sequence[str], wanted: int) -> list[str]:
+    """``wanted`` items evenly spread from first to last (all of them when there are fewer).
 
     Example:
         >>> spaced(["a", "b", "c", "d", "e"], 3)
         ['a', 'c', 'e']
     """
-    if count >= len(items):
+    wanted = count(wanted, "count")
+    if wanted >= len(items):
         return list(items)
-    if count < 1:
-        raise ValueError(f"count must be at least 1, got {count}.")
-    if count == 1:
+    if wanted == 1:
         return [items[-1]]
-    return [items[int(round(i))] for i in np.linspace(0, len(items) - 1, count)]
+    return [items[int(round(i))] for i in np.linspace(0, len(items) - 1, wanted)]
 
 
 def _figure(rows: int, columns: int, figsize: tuple[float, float]) -> tuple[Figure, np.ndarray]:
@@ -80,15 +83,26 @@ def heatmap_grid(
         method: one method or several (one row each).
         class_names: names for the title (default: ImageNet names for 1000 classes).
 
+    Raises:
+        ValueError: a batch of several images, a bad layer, method (or empty list of them),
+            class index, alpha or size.
+
     Example:
         >>> fig = heatmap_grid(model, cat, class_index=285, method=["gradcam", "layercam"])
     """
+    size = positive(size, "size", example="2.4")
     renderer = HeatmapRenderer(model, image, colormap)
-    paths = [renderer.layer_path(layer) for layer in layers] if layers is not None else spaced(stage_layers(model), 5)
+    if len(renderer.images) != 1:
+        raise ValueError(f"heatmap_grid draws one image, got a batch of {len(renderer.images)}: pass images[i].")
+    paths = chosen_layers(model, layers, lambda m: spaced(stage_layers(m), 5))
+    if not isinstance(method, str) and (not isinstance(method, Sequence) or not method):
+        raise ValueError(f"method must be a method name or a non-empty list of them, e.g. ['gradcam']; got {method!r}.")
     methods = [method_key(name) for name in ([method] if isinstance(method, str) else method)]
     probabilities = renderer.probabilities()[0]
     if class_index is None:
         class_index = int(np.argmax(probabilities))
+    class_index = one_class(class_index)
+    check_class_range(np.array([class_index]), len(probabilities), renderer.split.head.binary)
     names = default_class_names(len(probabilities), class_names)
     pictures = [[_overlay_or_why(renderer, name, path, class_index, alpha) for path in paths] for name in methods]
     width = max(size - TITLE_MARGIN, size / 2)
@@ -153,15 +167,21 @@ def plot_feature_maps(
         layers: default :func:`stage_layers` (at most five, evenly spaced, the last included).
         channels: an int (most active n per layer) or the same channel indices for every layer.
 
+    Raises:
+        ValueError: a bad image, layer (or empty list), channels or size.
+
     Example:
         >>> fig = plot_feature_maps(model, cat, channels=6)
     """
+    size = positive(size, "size", example="1.6")
     features = FeatureMaps(model, image)
-    paths = [find_layer(model, layer)[0] for layer in layers] if layers is not None else spaced(stage_layers(model), 5)
+    paths = chosen_layers(model, layers, lambda m: spaced(stage_layers(m), 5))
+    if isinstance(channels, int) and not isinstance(channels, bool):
+        channels = count(channels, "channels", example=6)
     rows = []
     for path in paths:
         maps = features(path)
-        if isinstance(channels, int):
+        if isinstance(channels, int) and not isinstance(channels, bool):
             chosen = [int(c) for c in np.argsort(-maps.mean(axis=(0, 1)), kind="stable")[: min(channels, maps.shape[-1])]]
         else:
             chosen = channel_list(channels, maps.shape[-1])

@@ -18,21 +18,24 @@ Example:
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence, Union
+import numbers
+from typing import Callable, Optional, Sequence, Union
 
 import cv2
 import keras
 import numpy as np
 
 from daylib.cam import BaseCAM, method_class, method_key
+from daylib.cam.targets import class_array
 from daylib.data.images import to_rgb_batch
-from daylib.models.layers import LayerRef, find_layer
+from daylib.models.arguments import count, names
+from daylib.models.layers import LayerRef, find_layer, layer_ref
 from daylib.models.split import split_model
 from daylib.viz.heatmaps import colorize, overlay
 
 __all__ = [
-    "MAX_CHANNELS", "Channels", "FeatureMaps", "HeatmapRenderer", "channel_list", "default_class_names",
-    "feature_grid", "png_bytes", "render_feature_maps", "render_heatmap",
+    "MAX_CHANNELS", "Channels", "FeatureMaps", "HeatmapRenderer", "channel_list", "chosen_layers", "default_class_names",
+    "feature_grid", "one_class", "png_bytes", "render_feature_maps", "render_heatmap",
 ]
 
 MAX_CHANNELS = 64
@@ -48,25 +51,57 @@ def default_class_names(n_classes: int, class_names: Optional[Sequence[str]] = N
     """Class names for labels: the given ones, the ImageNet names for 1000 classes, else ``"class i"``.
 
     Raises:
-        ValueError: the number of names does not match the model's classes.
+        ValueError: one string instead of a list, or a number of names that does not match the
+            model's classes.
 
     Example:
         >>> default_class_names(2, ["normal", "pneumonia"])
         ['normal', 'pneumonia']
     """
     if class_names is not None:
-        names = [str(name) for name in class_names]
-        if len(names) != n_classes:
+        listed = names(class_names, "class_names")
+        if len(listed) != n_classes:
             raise ValueError(
-                f"Got {len(names)} class names for a model with {n_classes} classes"
+                f"Got {len(listed)} class names for a model with {n_classes} classes"
                 " (a single sigmoid unit has 2: negative, positive)."
             )
-        return names
+        return listed
     if n_classes == 1000:
         from daylib.models.imagenet import class_names as imagenet_names
 
         return imagenet_names()
     return [f"class {index}" for index in range(n_classes)]
+
+
+def one_class(class_index: object) -> int:
+    """A class index given to a renderer or figure: one int (not a bool, a float or a name); the CAM checks its range.
+
+    Example:
+        >>> one_class(np.int64(285))
+        285
+    """
+    return int(class_array(class_index, 1, allow_2d=False)[0][0, 0])
+
+
+def chosen_layers(model: keras.Model, layers: Optional[Sequence[LayerRef]], default: Callable[[keras.Model], list]) -> list[str]:
+    """The paths of ``layers`` (names, paths or indices), or ``default(model)`` when ``layers`` is None.
+
+    Raises:
+        ValueError: one name or index instead of a list, an empty list, or a layer the model lacks.
+
+    Example:
+        >>> chosen_layers(model, ["conv1", -1], feature_layers)
+        ['base/conv1', 'base/top']
+    """
+    if layers is None:
+        paths = default(model)
+    elif isinstance(layers, (str, numbers.Integral)) or not isinstance(layers, Sequence):
+        raise ValueError(f"layers must be a list of layer names, paths or indices, e.g. layers=[{layers!r}]; got {layers!r}.")
+    else:
+        paths = [find_layer(model, layer)[0] for layer in layers]
+    if not paths:
+        raise ValueError("No layers to show: pass layers=[...] with at least one conv layer.")
+    return paths
 
 
 def png_bytes(image: np.ndarray) -> bytes:
@@ -122,6 +157,7 @@ class HeatmapRenderer:
             >>> renderer.layer_path(None)
             'top_activation'
         """
+        layer = layer_ref(layer)
         if layer not in self._paths:
             self._paths[layer] = find_layer(self.model, layer)[0]
         return self._paths[layer]
@@ -170,7 +206,7 @@ class HeatmapRenderer:
             [(285, 0.78...), (282, 0.09...)]
         """
         row = self.probabilities()[self._index(image_index)]
-        order = np.argsort(-row, kind="stable")[:k]
+        order = np.argsort(-row, kind="stable")[:count(k, "k")]
         return [(int(i), float(row[i])) for i in order]
 
     def heatmap(self, image_index: int, layer: LayerRef, class_index: Optional[int], method: str) -> np.ndarray:
@@ -184,9 +220,8 @@ class HeatmapRenderer:
             (224, 224)
         """
         index = self._index(image_index)
-        if class_index is None:
-            class_index = self.top_classes(index, 1)[0][0]
-        key = (index, self.layer_path(layer), int(class_index), method_key(method))
+        class_index = self.top_classes(index, 1)[0][0] if class_index is None else one_class(class_index)
+        key = (index, self.layer_path(layer), class_index, method_key(method))
         if key not in self._maps:
             cam = self.cam(key[3], key[1])
             if len(self._maps) >= MAX_CACHED_HEATMAPS:
@@ -207,6 +242,8 @@ class HeatmapRenderer:
         return overlay(self.images[self._index(image_index)], heat, alpha=alpha, colormap=self.colormap)
 
     def _index(self, image_index: int) -> int:
+        if isinstance(image_index, bool) or not isinstance(image_index, numbers.Integral):
+            raise ValueError(f"The image index must be an int, got {image_index!r} ({type(image_index).__name__}).")
         if not -len(self.images) <= image_index < len(self.images):
             raise ValueError(f"Image index {image_index} is out of range for {len(self.images)} image(s).")
         return int(image_index) % len(self.images)
@@ -233,12 +270,19 @@ def render_heatmap(
         colormap: OpenCV colour map name.
 
     Raises:
-        ValueError: bad image, layer, class or method, or CAM on a layer where it is not defined.
+        ValueError: bad image (or a batch of several), layer, class or method, or CAM on a layer
+            where it is not defined.
 
     Example:
         >>> rgb = render_heatmap(model, cat, layer="top_activation", class_index=285, method="scorecam")
     """
-    return HeatmapRenderer(model, image, colormap).overlay(0, layer, class_index, method, alpha)
+    renderer = HeatmapRenderer(model, image, colormap)
+    if len(renderer.images) != 1:
+        raise ValueError(
+            f"render_heatmap draws one image, got a batch of {len(renderer.images)}: pass images[i], "
+            "or heatmap_explorer(model, images) to browse them."
+        )
+    return renderer.overlay(0, layer, class_index, method, alpha)
 
 
 class FeatureMaps:
@@ -280,14 +324,21 @@ def feature_grid(maps: np.ndarray, channels: Channels, columns: int = 8, cell: i
     map shows its 49 cells) with a white 2-pixel gap.
 
     Raises:
-        ValueError: channel indices out of range, none, or more than :data:`MAX_CHANNELS`.
+        ValueError: maps that are not finite ``(h, w, C)`` numbers; channel indices out of range,
+            none, or more than :data:`MAX_CHANNELS`; ``columns`` or ``cell`` not a positive int.
 
     Example:
         >>> feature_grid(np.random.rand(7, 7, 32), range(16), columns=8).shape
         (98, 390, 3)
     """
+    maps = np.asarray(maps)
+    if maps.ndim != 3 or maps.size == 0 or not np.issubdtype(maps.dtype, np.number) or not np.all(np.isfinite(maps)):
+        raise ValueError(
+            f"Feature maps must be finite numbers of shape (h, w, channels), got {maps.dtype} {maps.shape}: "
+            "pass FeatureMaps(model, image)(layer)."
+        )
     chosen = channel_list(channels, maps.shape[-1])
-    columns = max(1, min(columns, len(chosen)))
+    columns, cell = min(count(columns, "columns", example=8), len(chosen)), count(cell, "cell", example=48)
     rows = -(-len(chosen) // columns)
     height, width = cell, max(1, int(round(cell * maps.shape[1] / maps.shape[0])))
     gap = 2
@@ -302,25 +353,37 @@ def feature_grid(maps: np.ndarray, channels: Channels, columns: int = 8, cell: i
     return grid
 
 
-def channel_list(channels: Channels, count: int) -> list[int]:
-    """The channel indices to draw of a layer with ``count`` channels: an int n is the first n.
+def channel_list(channels: Channels, available: int) -> list[int]:
+    """The channel indices to draw of a layer with ``available`` channels: an int n is the first n.
 
     Raises:
-        ValueError: no channels, more than :data:`MAX_CHANNELS`, or an index out of range.
+        ValueError: no channels, more than :data:`MAX_CHANNELS`, an index out of range, or
+            something other than a positive int or a list of ints.
 
     Example:
         >>> channel_list(3, 16), channel_list(range(4, 6), 16)
         ([0, 1, 2], [4, 5])
     """
-    chosen = list(range(min(channels, count))) if isinstance(channels, int) else [int(c) for c in channels]
+    if isinstance(channels, numbers.Integral) and not isinstance(channels, bool):
+        chosen = list(range(min(count(channels, "channels", example=16), available)))
+    elif isinstance(channels, (str, bytes, bool)) or not isinstance(channels, (Sequence, range, np.ndarray)):
+        raise ValueError(f"channels must be a positive int (the first n) or channel indices like range(16); got {channels!r}.")
+    else:
+        chosen = [_channel(c) for c in channels]
     if not chosen:
         raise ValueError("No channels chosen: pass e.g. range(16).")
     if len(chosen) > MAX_CHANNELS:
         raise ValueError(f"{len(chosen)} channels are too many to see at once; choose at most {MAX_CHANNELS}.")
-    bad = [c for c in chosen if not 0 <= c < count]
+    bad = [c for c in chosen if not 0 <= c < available]
     if bad:
-        raise ValueError(f"Channel {bad[0]} is out of range: this layer has {count} channels (0..{count - 1}).")
+        raise ValueError(f"Channel {bad[0]} is out of range: this layer has {available} channels (0..{available - 1}).")
     return chosen
+
+
+def _channel(index: object) -> int:
+    if isinstance(index, bool) or not isinstance(index, numbers.Integral):
+        raise ValueError(f"Channel indices must be ints, got {index!r} ({type(index).__name__}).")
+    return int(index)
 
 
 def render_feature_maps(
