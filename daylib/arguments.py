@@ -6,7 +6,7 @@ result without a word. These functions refuse them with a message that names the
 what it got and what to pass instead, so every module says it the same way.
 
 Example:
-    >>> from daylib.models.arguments import count, fraction
+    >>> from daylib.arguments import count, fraction
     >>> count(np.int64(3), "steps"), fraction(0.5, "alpha")
     (3, 0.5)
 """

@@ -200,3 +200,27 @@ def test_16bit_alpha_is_opacity_not_part_of_the_stretch():
     opaque = np.dstack([rgb, np.full_like(film, 65535)])
     np.testing.assert_array_equal(load_image(opaque), load_image(rgb))
     assert load_image(rgb).max() == 255 and load_image(rgb).min() == 0
+
+
+@pytest.mark.parametrize("size, phrase", [
+    (True, "size must be a whole number"), (2.5, "size must be a whole number"), ((4,), "give one whole number"),
+    ("8", "size must be a whole number"), (0, "at least 1"), ((8, 0), "size\\[1\\] \\(width\\)"),
+])
+def test_a_bad_size_names_the_fix(size, phrase):
+    with pytest.raises(ValueError, match=phrase):
+        load_image(np.zeros((8, 8, 3), np.uint8), size=size)
+
+
+@pytest.mark.parametrize("image", [None, 123, [[1, 2], [3, 4]]])
+def test_load_image_says_what_it_takes(image):
+    with pytest.raises(ImageError, match="takes a file path or a NumPy array.*pass e.g."):
+        load_image(image)
+
+
+def test_the_batch_check_refuses_complex_numbers_and_names_a_huge_value_as_out_of_range():
+    with pytest.raises(ImageError, match="dtype complex"):
+        to_rgb_batch(np.zeros((1, 4, 4, 3), np.complex64))
+    huge = np.zeros((1, 4, 4, 3))
+    huge[0, 0, 0, 0] = 1e300
+    with pytest.raises(ImageError, match=r"values in \[0, 1e\+300\].*RGB 0-255"):
+        to_rgb_batch(huge)

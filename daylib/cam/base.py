@@ -44,7 +44,7 @@ import tensorflow as tf
 
 from daylib.cam.targets import Classes, check_class_range, class_array
 from daylib.data.images import to_rgb_batch
-from daylib.models.arguments import count
+from daylib.arguments import count
 from daylib.models.layers import LayerRef
 from daylib.models.split import SplitModel, split_model
 

@@ -35,7 +35,7 @@ import tensorflow as tf
 
 from daylib.cam.base import BaseCAM
 from daylib.cam.registry import methods, register
-from daylib.models.arguments import count
+from daylib.arguments import count
 from daylib.models.layers import LayerRef
 
 EPSILON = 1e-7

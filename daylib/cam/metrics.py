@@ -6,7 +6,7 @@ All functions are batched: heatmaps ``(B, H, W)`` in [0, 1], masks ``(B, H, W)``
 than the masks are resized to the masks (bilinear). No result is ever NaN: the
 degenerate cases are defined in each docstring. Inputs are checked at the door by
 :mod:`daylib.cam.targets` (heatmaps, masks, boxes, class indices) and
-:mod:`daylib.models.arguments` (counts and thresholds).
+:mod:`daylib.arguments` (counts and thresholds).
 
 - Localisation, against a mask or a box (e.g. the phantom X-rays' lesion masks):
   :func:`pointing_game` (is the peak inside?), :func:`energy_pointing` (share of
@@ -40,7 +40,7 @@ import numpy as np
 
 from daylib.cam.targets import as_heatmaps, boxes_to_masks, check_class_range, class_array, target_masks
 from daylib.data.images import to_rgb_batch
-from daylib.models.arguments import count, fraction, number, optional_seed
+from daylib.arguments import count, fraction, number, optional_seed
 from daylib.models.inference import predict
 
 __all__ = ["Curve", "Agreement", "boxes_to_masks", "pointing_game", "energy_pointing", "heatmap_iou", "deletion_curve",

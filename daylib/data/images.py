@@ -26,6 +26,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from daylib.arguments import count
+
 ImageLike = Union[str, os.PathLike, np.ndarray]
 Size = Union[int, tuple[int, int], None]
 
@@ -65,8 +67,11 @@ def load_image(image: ImageLike, size: Size = None) -> np.ndarray:
     """
     if isinstance(image, np.ndarray):
         pixels = _array_to_pixels(image, source="the array")
-    else:
+    elif isinstance(image, (str, os.PathLike)):
         pixels = _read_file(Path(image))
+    else:
+        raise ImageError(f"load_image takes a file path or a NumPy array, got {type(image).__name__}: "
+                         "pass e.g. load_image('data/images/chelsea.png') or load_image(np.asarray(picture)).")
     if size is not None:
         pixels = resize(pixels, size)  # before going to three channels: a third of the work for films
     return _three_channels(pixels)
@@ -130,15 +135,23 @@ def resize(image: np.ndarray, size: Union[int, tuple[int, int]]) -> np.ndarray:
         >>> resize(np.zeros((10, 20, 3), np.uint8), (5, 10)).shape
         (5, 10, 3)
     """
-    height, width = (size, size) if isinstance(size, int) else size
-    if height < 1 or width < 1:
-        raise ImageError(f"size must be positive, got {size!r}")
+    height, width = _size(size)
     shrinking = height * width < image.shape[0] * image.shape[1]
     interp = cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC
     out = cv2.resize(image, (int(width), int(height)), interpolation=interp)
     if image.ndim == 3 and out.ndim == 2:
         out = out[..., None]
     return out
+
+
+def _size(size) -> tuple[int, int]:
+    """``size`` as ``(height, width)``: one whole number for a square, or two."""
+    if isinstance(size, (tuple, list)) and len(size) == 2:
+        return count(size[0], "size[0] (height)"), count(size[1], "size[1] (width)")
+    if isinstance(size, (tuple, list)):
+        raise ImageError(f"size={size!r}: give one whole number (a square, e.g. size=224) or (height, width).")
+    side = count(size, "size", example=224)
+    return side, side
 
 
 def _read_file(path: Path) -> np.ndarray:
@@ -288,7 +301,8 @@ def to_rgb_batch(
                              "e.g. with daylib.data.images.resize(image, size).")
         images = np.stack(images) if images else np.zeros((0, 0, 0, 3))
     array = np.asarray(images)
-    if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
+    if array.dtype == object or np.iscomplexobj(array) or not (np.issubdtype(array.dtype, np.number)
+                                                              or array.dtype == np.bool_):
         raise ImageError(f"{what} have dtype {array.dtype}; expected numbers (uint8 or float, 0-255).")
     if single and (array.ndim == 2 or (array.ndim == 3 and array.shape[-1] in (1, 3))):
         array = array[None]
@@ -304,8 +318,8 @@ def to_rgb_batch(
         raise ImageError(f"{what} are an empty batch (0 images): pass at least one image.")
     if input_shape is not None:
         _check_size(array, tuple(input_shape), what)
+    _check_values(array, what)
     batch = array.astype(np.float32, copy=False)
-    _check_values(batch, what)
     if batch.shape[-1] == 1:
         batch = np.repeat(batch, 3, axis=-1)
     return batch
@@ -321,6 +335,7 @@ def _check_size(array: np.ndarray, input_shape: tuple, what: str) -> None:
 
 
 def _check_values(batch: np.ndarray, what: str) -> None:
+    """Finite and within 0-255, checked in the batch's own dtype (a float64 1e300 is out of range, not "infinite")."""
     finite = np.isfinite(batch.reshape(len(batch), -1)).all(axis=1)
     if not finite.all():
         first = int(np.argmin(finite))

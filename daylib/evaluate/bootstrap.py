@@ -14,7 +14,7 @@ from scipy.stats import rankdata
 
 from daylib.evaluate.inputs import labels_and_scores, predicted_labels
 from daylib.evaluate.metrics import METRIC_LABELS, UndefinedMetricError, metric as named_metric
-from daylib.models.arguments import count, fraction, optional_seed
+from daylib.arguments import count, fraction, optional_seed
 
 __all__ = ["bootstrap_ci"]
 

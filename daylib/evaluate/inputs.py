@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from daylib.models.arguments import number
+from daylib.arguments import number
 
 __all__ = ["as_labels", "as_scores", "num_classes", "labels_and_scores", "binary_labels_and_scores", "predicted_labels"]
 

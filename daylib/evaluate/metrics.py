@@ -25,7 +25,7 @@ from sklearn import metrics as skm
 from sklearn.preprocessing import label_binarize
 
 from daylib.evaluate.inputs import as_labels, binary_labels_and_scores, labels_and_scores, predicted_labels
-from daylib.models.arguments import count
+from daylib.arguments import count
 
 __all__ = [
     "UndefinedMetricError", "METRIC_LABELS", "roc_auc", "roc_curve", "confusion_matrix",

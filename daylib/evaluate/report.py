@@ -20,7 +20,7 @@ from daylib.evaluate.bootstrap import bootstrap_ci
 from daylib.evaluate.inputs import labels_and_scores, predicted_labels
 from daylib.evaluate.metrics import METRIC_LABELS, UndefinedMetricError, confusion_matrix, score_metrics
 from daylib.evaluate.thresholds import ThresholdChoice
-from daylib.models.arguments import count, fraction, names, optional_seed
+from daylib.arguments import count, fraction, names, optional_seed
 
 __all__ = ["Report", "evaluate", "format_metric"]
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from daylib.evaluate.inputs import binary_labels_and_scores, predicted_labels
 from daylib.evaluate.metrics import UndefinedMetricError, classification_metrics
-from daylib.models.arguments import fraction
+from daylib.arguments import fraction
 
 __all__ = ["ThresholdChoice", "choose_threshold"]
 

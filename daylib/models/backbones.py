@@ -25,7 +25,7 @@ from typing import Callable, Optional
 
 import keras
 
-from daylib.models.arguments import image_shape
+from daylib.arguments import image_shape
 from daylib.models.efficientnet_lite import efficientnet_lite0
 from daylib.models.preprocessing import preprocessing_layer
 from daylib.network import reachable

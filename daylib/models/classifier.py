@@ -22,7 +22,7 @@ from typing import Optional, Union
 
 import keras
 
-from daylib.models.arguments import count, fraction, image_shape
+from daylib.arguments import count, fraction, image_shape
 from daylib.models.backbones import BACKBONES, get_spec
 from daylib.models.backbones import backbone as build_backbone
 from daylib.models.layers import base_model, iter_layers

@@ -29,7 +29,7 @@ from importlib import resources
 
 import numpy as np
 
-from daylib.models.arguments import count
+from daylib.arguments import count
 
 NUM_CLASSES = 1000
 CLASSES_FILE = "imagenet_classes.json"

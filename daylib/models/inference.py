@@ -29,7 +29,7 @@ import numpy as np
 import tensorflow as tf
 
 from daylib.data.images import ImageRangeWarning, to_rgb_batch
-from daylib.models.arguments import count
+from daylib.arguments import count
 from daylib.models.layers import require_model
 
 __all__ = ["forward", "predict"]

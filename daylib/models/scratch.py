@@ -10,7 +10,7 @@ from typing import Sequence
 
 import keras
 
-from daylib.models.arguments import count, image_shape
+from daylib.arguments import count, image_shape
 
 
 def small_cnn(input_shape: tuple[int, int, int] = (160, 160, 3), filters: Sequence[int] = (16, 32, 64),

@@ -26,7 +26,7 @@ from matplotlib.textpath import text_to_path
 
 from daylib.cam.targets import as_heatmaps, class_array
 from daylib.data.images import to_rgb_batch
-from daylib.models.arguments import fraction, positive
+from daylib.arguments import fraction, positive
 
 __all__ = ["COLORMAPS", "TITLE_MARGIN", "colorize", "fit_title", "overlay", "show_heatmaps", "title_height"]
 

@@ -19,7 +19,7 @@ from matplotlib.ticker import MaxNLocator
 
 from daylib.evaluate import Report, UndefinedMetricError, roc_auc, roc_curve
 from daylib.evaluate.inputs import labels_and_scores, predicted_labels
-from daylib.models.arguments import count, names
+from daylib.arguments import count, names
 
 __all__ = ["plot_history", "plot_confusion_matrix", "plot_roc", "FINE_TUNE_LABEL"]
 

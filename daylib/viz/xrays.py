@@ -19,7 +19,7 @@ from daylib.cam.targets import target_masks
 from daylib.data.images import to_rgb_batch
 from daylib.data.phantom import CLASS_NAMES
 from daylib.evaluate.inputs import as_labels
-from daylib.models.arguments import count, names, positive
+from daylib.arguments import count, names, positive
 
 
 def show_xrays(

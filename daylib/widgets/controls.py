@@ -19,7 +19,7 @@ import ipywidgets as widgets
 import keras
 import numpy as np
 
-from daylib.models.arguments import fraction, names
+from daylib.arguments import fraction, names
 from daylib.models.layers import LayerRef, feature_layers
 from daylib.widgets.render import chosen_layers, png_bytes
 

@@ -25,7 +25,7 @@ import numpy as np
 from daylib.cam import METHOD_LABELS, method_key
 from daylib.cam.targets import as_heatmaps
 from daylib.data.images import to_rgb_batch
-from daylib.models.arguments import count, names
+from daylib.arguments import count, names
 from daylib.models.layers import LayerRef, find_layer
 from daylib.viz.heatmaps import overlay
 from daylib.widgets.controls import (

@@ -23,7 +23,7 @@ from matplotlib.figure import Figure
 
 from daylib.cam import METHOD_LABELS, method_key
 from daylib.cam.targets import check_class_range
-from daylib.models.arguments import count, positive
+from daylib.arguments import count, positive
 from daylib.models.layers import LayerRef, find_layer, stage_layers
 from daylib.viz.heatmaps import TITLE_MARGIN, fit_title, title_height
 from daylib.widgets.render import (

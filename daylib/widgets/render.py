@@ -28,7 +28,7 @@ import numpy as np
 from daylib.cam import BaseCAM, method_class, method_key
 from daylib.cam.targets import class_array
 from daylib.data.images import to_rgb_batch
-from daylib.models.arguments import count, names
+from daylib.arguments import count, names
 from daylib.models.layers import LayerRef, find_layer, layer_ref
 from daylib.models.split import split_model
 from daylib.viz.heatmaps import colorize, overlay
