@@ -15,13 +15,14 @@ Example:
     >>> heatmaps = cam(images)               # (B, H, W) in [0, 1], for the predicted classes
     >>> maps = {label: method(model)(images) for label, method in METHODS.items()}
 """
-from daylib.cam import methods
+from daylib.cam import methods  # noqa: F401  (importing it registers every method)
 from daylib.cam.base import BaseCAM
-from daylib.cam.methods import *  # noqa: F401,F403  (every registered method class)
-from daylib.cam.registry import METHOD_LABELS, METHODS, method_class, method_key, register
+from daylib.cam.registry import METHOD_LABELS, METHODS, method_class, method_key, methods as registered, register
 from daylib.models.split import Head, SplitModel, split_model
 
+globals().update({method.cls.__name__: method.cls for method in registered()})  # GradCAM, ScoreCAM, ...
+
 __all__ = [
-    "BaseCAM", *methods.__all__, "METHODS", "METHOD_LABELS", "method_class", "method_key", "register",
-    "Head", "SplitModel", "split_model",
+    "BaseCAM", *(method.cls.__name__ for method in registered()), "METHODS", "METHOD_LABELS", "method_class",
+    "method_key", "register", "Head", "SplitModel", "split_model",
 ]

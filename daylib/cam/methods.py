@@ -34,7 +34,7 @@ import keras
 import tensorflow as tf
 
 from daylib.cam.base import BaseCAM
-from daylib.cam.registry import methods, register
+from daylib.cam.registry import register
 from daylib.arguments import count
 from daylib.models.layers import LayerRef
 
@@ -171,7 +171,3 @@ class LayerCAM(BaseCAM):
     ) -> tf.Tensor:
         """``sum_c relu(g) * A``: ``(B, K, h, w)``."""
         return tf.reduce_sum(tf.nn.relu(gradients) * activations[:, None], axis=-1)
-
-
-__all__ = [method.cls.__name__ for method in methods() if method.cls.__module__ == __name__]
-"""Every method class registered in this module (``from daylib.cam.methods import *`` exports them all)."""
