@@ -383,3 +383,22 @@ def test_a_method_cannot_take_a_registered_name():
     with pytest.raises(ValueError, match="'LayerCAM' is taken by LayerCAM"):
         register("layer_cam2", "Layer map")(type("LayerCAM", (GradCAM,), {}))
     assert methods() == before
+
+
+def test_a_transfer_model_with_augmentation_before_its_nested_base_splits():
+    """The course's own shape: input -> augmentation (nested Sequential) -> nested base -> head.
+
+    ``keras.models.clone_model`` cannot replay this one (see daylib.models.compat), so it is kept as a test.
+    """
+    from daylib.data.pipeline import augmentation
+    from daylib.models import build_classifier
+
+    base = keras.applications.MobileNetV2(input_shape=(32, 32, 3), include_top=False, weights=None, alpha=0.35)
+    with_augmentation = build_classifier(base, 3, augmentation=augmentation(seed=0))
+    images = np.random.default_rng(0).uniform(0, 255, (2, 32, 32, 3)).astype("float32")
+    maps = GradCAM(with_augmentation)(images, classes=[0, 2])
+    assert maps.shape == (2, 32, 32) and np.all((maps >= 0) & (maps <= 1))
+    split = split_model(with_augmentation)
+    _, logits = split(images)
+    np.testing.assert_allclose(tf.nn.softmax(logits).numpy(), with_augmentation(images, training=False).numpy(),
+                               atol=1e-5)

@@ -7,19 +7,18 @@ supported pair in ``requirements.txt`` (see the README's "Tested versions").
 
 - :func:`is_functional`: whether a model is a functional graph (``keras.Model(inputs,
   outputs)``, every ``keras.applications`` model) rather than a subclassed model with its
-  own ``call()``. Keras exports no ``Functional`` class, so this is the same
-  ``isinstance`` test that ``keras.models.clone_model`` makes. Splitting a model at an
-  inner layer (:mod:`daylib.models.split`) needs it only to refuse subclassed models with
-  a clear message; the split itself replays the graph through the public
-  ``keras.models.clone_model(clone_function=lambda layer: layer, call_function=...)``,
-  entering each nested model with ``input_tensors=`` set to the outer tensors, so no
-  private graph call is needed (checked on Keras 3.3.3 with TensorFlow 2.16 and on 3.15.1).
-  With ``recursive=True`` instead, Keras 3.15 rebuilds each nested model as a model of its
-  own, on new inputs, so an inner layer's output cannot be an output of one flat model
-  ("Output ... is not connected to `inputs`"); ``input_tensors=`` per nested model avoids that
-  on both versions. The graph is replayed on a plain functional view,
-  ``keras.Model(model.input, model.output)``: clone_model recompiles a compiled model from its
-  compile config (Keras 3.15), which fails on an unregistered custom loss.
+  own ``call()``. Keras exports no ``Functional`` class, so this is the ``isinstance``
+  test ``keras.models.clone_model`` makes itself.
+- :func:`run_through_graph`: replay a functional model's graph with our own function per
+  layer call (``Functional._run_through_graph``, Keras 3.0-3.15). Splitting a model at an
+  inner layer of a nested base (:mod:`daylib.models.split`) needs the inner layer's output
+  and the head input as outputs of *one* flat model. The public
+  ``keras.models.clone_model(clone_function=lambda layer: layer, call_function=...)``
+  does this for a base nested straight after the input, but not for the course's own
+  transfer models with augmentation: with a nested ``Sequential`` (the augmentation block)
+  before the nested base, Keras 3.15 refuses the clone ("Output with path `` is not
+  connected to `inputs`"; ``tests/test_cam.py`` keeps that case). With ``recursive=True``
+  each nested model is rebuilt on new inputs, which fails the same way. So the replay stays.
 - :func:`reset_initial_epoch`: ``Model.fit`` with ``BackupAndRestore`` sets
   ``model._initial_epoch`` and never resets it, so the next ``fit`` of the same model
   would start at the wrong epoch.
@@ -34,12 +33,12 @@ Example:
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 import keras
 from keras.src.models.functional import Functional
 
-__all__ = ["is_functional", "reset_initial_epoch", "replay_early_stopping"]
+__all__ = ["is_functional", "run_through_graph", "reset_initial_epoch", "replay_early_stopping"]
 
 
 def is_functional(model: keras.Model) -> bool:
@@ -53,6 +52,18 @@ def is_functional(model: keras.Model) -> bool:
         (True, False)
     """
     return isinstance(model, Functional)
+
+
+def run_through_graph(model: keras.Model, inputs: Any, call: Callable[..., Any]) -> Any:
+    """Run ``model``'s graph on ``inputs``, calling ``call(layer, *args, **kwargs)`` for each layer call.
+
+    Uses ``Functional._run_through_graph(inputs, operation_fn)`` (Keras 3.0-3.15: the
+    ``operation_fn`` keyword takes a layer and returns the callable to run for it).
+
+    Example:
+        >>> out = run_through_graph(model, keras.Input((64, 64, 3)), lambda layer, *a, **k: layer(*a, **k))
+    """
+    return model._run_through_graph(inputs, operation_fn=lambda layer: (lambda *a, **k: call(layer, *a, **k)))
 
 
 def reset_initial_epoch(model: keras.Model) -> None:

@@ -10,11 +10,10 @@ input ("graph disconnected" / "never been called").
 :func:`split_model` instead *replays* the model on a fresh ``keras.Input``: it calls
 the model's own layer objects again, in order, entering nested Sequential and
 functional models, and keeps the tensors it needs. A Sequential model is replayed by
-calling ``model.layers`` in turn; a functional one through the public
-``keras.models.clone_model(..., clone_function=lambda layer: layer, call_function=...)``,
-which walks its graph and hands every layer call to us. A nested model is replayed
-the same way on the outer tensors (``input_tensors=``), so its inner layers' outputs
-belong to the outer graph. The result is one flat functional model
+calling ``model.layers`` in turn; a functional one through its own graph
+(:func:`daylib.models.compat.run_through_graph`, which says why ``keras.models.clone_model``
+cannot do it), handing every layer call to us. A nested model is replayed the same way
+on the outer tensors, so its inner layers' outputs belong to the outer graph. The result is one flat functional model
 ``image -> [feature map, head input]`` that shares every weight with the user's model
 (nothing is cloned, re-initialised, recompiled or re-activated).
 
@@ -231,14 +230,7 @@ class _Replay:
             return x
         if not compat.is_functional(model):
             raise ValueError(_SUBCLASSED.format(name=model.name))
-        # A plain functional view of the same graph: clone_model would otherwise recompile a
-        # compiled model (failing on an unregistered custom loss) and call a subclass's constructor.
-        plain = keras.Model(model.input, model.output, name=model.name)
-        inputs = keras.tree.pack_sequence_as(plain.input, keras.tree.flatten(inputs))
-        replayed = keras.models.clone_model(
-            plain, input_tensors=inputs, clone_function=lambda layer: layer, call_function=self.call
-        )
-        return replayed.output
+        return compat.run_through_graph(model, inputs, self.call)
 
     def call(self, layer: keras.layers.Layer, *args: Any, **kwargs: Any) -> Any:
         if isinstance(layer, keras.Model):
