@@ -1,4 +1,8 @@
-"""daylib.training: the cached head, both phases, checkpoints, resuming, distribution strategies."""
+"""daylib.training: the cached head, both phases, states and resuming, atomic files, distribution strategies.
+
+Faults inside writes (SIGKILL, Ctrl-C, damaged files) and the writers themselves: test_train_faults.py.
+Bad inputs: test_train_inputs.py.
+"""
 import importlib.util
 import json
 import subprocess
@@ -11,9 +15,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from _helpers_train import tiny_base
+from _helpers_train import EpochStarts, InterruptAfter, make_model, phantom_data, tiny_base
 from daylib import config
-from daylib.data.phantom import make_phantom
 from daylib.data.images import ImageError
 from daylib.evaluate import evaluate_model
 from daylib.models import base_model, build_classifier, trainable_layer_names
@@ -26,6 +29,7 @@ from daylib.training import (
     train_classifier,
     train_head,
 )
+from daylib.training.atomic import write_json
 from daylib.training.runs import ResumableEarlyStopping, Run
 
 SIZE = 32
@@ -35,38 +39,9 @@ pytestmark = pytest.mark.filterwarnings(
     "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning")
 
 
-def make_model(augmentation=None):
-    return build_classifier(tiny_base(), 2, augmentation=augmentation)
-
-
-class EpochStarts(keras.callbacks.Callback):
-    """Records the index of every epoch that begins."""
-
-    def __init__(self):
-        super().__init__()
-        self.epochs = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epochs.append(epoch)
-
-
-class InterruptAfter(keras.callbacks.Callback):
-    """Simulates Ctrl-C / a killed kernel after a given epoch has finished."""
-
-    def __init__(self, epoch):
-        super().__init__()
-        self.epoch = epoch
-
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch == self.epoch:
-            raise KeyboardInterrupt
-
-
 @pytest.fixture(scope="module")
 def data():
-    phantoms = make_phantom(48, size=SIZE, difficulty="easy", seed=0)
-    images = np.repeat(phantoms.images[..., None], 3, axis=-1)
-    return (images[:32], phantoms.labels[:32]), (images[32:], phantoms.labels[32:])
+    return phantom_data()
 
 
 def _bn_state(model):
@@ -261,6 +236,28 @@ def test_resumed_early_stopping_counts_patience_from_before_the_interruption():
     assert model.stop_training  # the third epoch without improvement, as in the uninterrupted run
 
 
+def test_resumed_early_stopping_knows_when_the_interrupted_run_had_stopped():
+    stopped = ResumableEarlyStopping([(0, 0.5), (1, 0.6), (2, 0.7)], monitor="val_loss", mode="min", patience=2)
+    going = ResumableEarlyStopping([(0, 0.5), (1, 0.6), (2, 0.4)], monitor="val_loss", mode="min", patience=2)
+    assert stopped.fired_before() and not going.fired_before()
+
+
+def test_a_run_whose_early_stopping_had_fired_trains_no_further_epoch(data, tmp_path, capsys):
+    train, val = data
+    settings = dict(epochs=6, learning_rate=0.05, patience=2, run_dir=tmp_path, verbose=0)
+    with pytest.raises(KeyboardInterrupt):  # killed after epoch 2, before the phase was marked done
+        train_head(make_model, train, val, callbacks=[InterruptAfter(2)], **settings)
+    history = tmp_path / "head" / "history.json"
+    logs = json.loads(history.read_text())
+    for entry, value in zip(logs, [0.5, 0.6, 0.7]):  # as if val_loss had risen twice: patience used up
+        entry["val_loss"] = value
+    write_json(history, logs)
+    starts = EpochStarts()
+    resumed = train_head(make_model, train, val, callbacks=[starts], **settings)
+    assert "Early stopping had ended phase 'head' after epoch 3 already" in capsys.readouterr().out
+    assert starts.epochs == [] and resumed.epoch == [0, 1, 2]
+
+
 def test_plain_path_trains_the_head_with_augmentation_and_a_frozen_base(data):
     train, val = data
     model = make_model(augmentation=keras.layers.RandomFlip("horizontal", name="augmentation"))
@@ -325,7 +322,7 @@ STRATEGY_SCRIPT = textwrap.dedent("""
     import keras, numpy as np
     from daylib.models import build_classifier
     from daylib.training import extract_features, train_classifier
-    from _helpers_train import tiny_base
+    from _helpers_train import EpochStarts, InterruptAfter, make_model, phantom_data, tiny_base
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     x = np.random.default_rng(0).integers(0, 255, (16, 32, 32, 3)).astype("uint8")
     y = np.arange(16) % 2
@@ -347,14 +344,25 @@ STRATEGY_SCRIPT = textwrap.dedent("""
     features, labels = extract_features(history.model, dataset, strategy=strategy)
     alone, _ = extract_features(history.model, (x, y))
     print("distributed features:", features.shape, np.allclose(features, alone, atol=1e-5), (labels == y).all())
+    from _helpers_train import EpochStarts, InterruptAfter
+    settings = dict(head_epochs=1, fine_tune_epochs=2, top_n=3, strategy=strategy, batch_size=8, verbose=0,
+                    run_dir={run_dir!r})
+    try:
+        train_classifier(factory, (x, y), callbacks=[InterruptAfter(1)], **settings)
+    except KeyboardInterrupt:
+        pass
+    starts = EpochStarts()
+    resumed = train_classifier(factory, (x, y), callbacks=[starts], **settings)
+    print("resumed under the strategy:", starts.epochs, resumed.epoch)
 """)
 
 
-def test_mirrored_strategy_over_two_cpus_trains_both_phases():
-    script = STRATEGY_SCRIPT.format(tests_dir=str(Path(__file__).parent))
+def test_mirrored_strategy_over_two_cpus_trains_both_phases_and_resumes(tmp_path):
+    script = STRATEGY_SCRIPT.format(tests_dir=str(Path(__file__).parent), run_dir=str(tmp_path / "run"))
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "refused: True" in result.stdout
     assert "replicas: 2 MirroredVariable [0, 1] 1" in result.stdout
     assert "conv2 trained: True" in result.stdout
     assert "distributed features: (16, 16) True True" in result.stdout
+    assert "resumed under the strategy: [2] [0, 1, 2]" in result.stdout  # states load into mirrored variables

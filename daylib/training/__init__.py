@@ -3,15 +3,22 @@
 - :func:`train_classifier` runs both phases; :func:`train_head` and :func:`fine_tune` run one each.
 - Phase 1 has a CPU fast path (``cached=True``): the frozen base runs once, the head trains on the
   cached features and is put back (:func:`extract_features`, :func:`head_model`, :func:`put_head_back`).
-- Every run logs each epoch, keeps the best validation weights (checkpoint + early stopping)
+- Every run logs each epoch, keeps the best validation weights (per-epoch states + early stopping)
   and resumes after an interruption when the same call is repeated.
 - ``strategy=`` trains under a ``tf.distribute.Strategy``; pass a model *factory* so the model
   is built inside its scope.
 
+- Inputs are checked at the door (arrays) or in the stream (tf.data): NaN/inf pixels, the
+  0-255 range, the model's image size, labels that are class indices of the head, empty data.
+- Every file a run writes is written to a temporary name and renamed; a resumed run reads
+  its files back checked, falls back to the last good state and says so.
+
 Import from here; the modules inside are the machinery: :mod:`~daylib.training.inputs`
-(arrays or tf.data, loss and metrics), :mod:`~daylib.training.features` (the cached path),
-:mod:`~daylib.training.runs` (logs, checkpoints, resume), :mod:`~daylib.training.history`,
-:mod:`~daylib.training.phases`.
+(arrays or tf.data, their rules, loss and metrics) with :mod:`~daylib.training.stream` (the
+rules checked inside a tf.data stream), :mod:`~daylib.training.features` (the cached path),
+:mod:`~daylib.training.runs` (run folders, logs, resume), :mod:`~daylib.training.states`
+(per-epoch states), :mod:`~daylib.training.atomic` (atomic writes),
+:mod:`~daylib.training.strategy`, :mod:`~daylib.training.history`, :mod:`~daylib.training.phases`.
 
 Example:
     >>> from daylib.models import build_classifier

@@ -19,7 +19,6 @@ Example:
 """
 from __future__ import annotations
 
-import os
 import warnings
 import zipfile
 from pathlib import Path
@@ -32,7 +31,8 @@ import tensorflow as tf
 from daylib.models.digest import model_digest
 from daylib.models.inference import predict
 from daylib.models.layers import head_layers
-from daylib.training.inputs import Data, Inputs, as_inputs
+from daylib.training.atomic import atomic_path
+from daylib.training.inputs import Data, Inputs, as_inputs, stream_errors
 
 __all__ = ["feature_extractor", "FeatureExtractor", "extract_features", "head_model", "put_head_back"]
 
@@ -95,14 +95,14 @@ class FeatureExtractor:
             return stored
         features, labels = self._run(inputs, batch_size, verbose)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.stem}.tmp.npz")
-        np.savez(tmp, features=features, labels=labels, fingerprint=np.array(fingerprint))
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            np.savez(tmp, features=features, labels=labels, fingerprint=np.array(fingerprint))
         return features, labels
 
     def _run(self, inputs: Inputs, batch_size: int, verbose: int) -> tuple[np.ndarray, np.ndarray]:
-        return predict(self.model, inputs.validation(), batch_size=batch_size, strategy=self.strategy,
-                       verbose=verbose)
+        with stream_errors():  # a dataset's batches are checked as they are read
+            return predict(self.model, inputs.validation(), batch_size=batch_size, strategy=self.strategy,
+                           verbose=verbose)
 
 
 def _read_cache(path: Path, fingerprint: str) -> Optional[tuple[np.ndarray, np.ndarray]]:

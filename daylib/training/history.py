@@ -29,7 +29,7 @@ class TrainingHistory:
             It equals the number of phase-1 epochs that ran (fewer than asked if early stopping hit).
         best_epochs: phase name -> epoch whose weights the model kept at the end of that phase
             (the best validation epoch; the last epoch when there was no validation data).
-        run_dir: folder with the checkpoints, when the run kept one.
+        run_dir: folder with the run's logs and weights, when the run kept one.
         model: the trained model (useful when a factory built it).
 
     Example:

@@ -1,21 +1,31 @@
-"""Training inputs: numpy arrays or a tf.data.Dataset, and the loss and metrics that fit them.
+"""Training inputs: numpy arrays or a tf.data.Dataset, checked at the door, and the loss and metrics that fit them.
 
 Every training function takes data as either
 
 - ``(images, labels)``: numpy arrays, images ``(N, H, W, 3)`` RGB 0-255 (uint8 or float;
   grayscale ``(N, H, W)`` or ``(N, H, W, 1)`` is repeated into 3 channels), labels class
-  indices ``(N,)`` or one-hot ``(N, K)``; batched and shuffled by ``fit``. The images go
-  through the one image-batch check, :func:`daylib.data.images.to_rgb_batch`; or
+  indices ``(N,)`` or one-hot ``(N, K)``; batched and shuffled by ``fit``; or
 - a batched ``tf.data.Dataset`` yielding ``(images, labels)`` (shuffle it yourself).
 
+**The one home of the training-input rules.** Arrays are checked here, in full, before
+training starts: the images by the one image-batch check,
+:func:`daylib.data.images.to_rgb_batch` (shape, size, NaN/inf naming the first bad image,
+0-255, a warning for batches that look scaled to [0, 1]); the labels here (numbers, not
+class names; class indices of the model's head; as many as images; a warning when they
+hold a single class). A dataset is checked here as far as its structure tells (batched
+pairs, numeric images with 3 channels, the model's image size, label type and one-hot
+width, not empty, not endless); the rules that need its values run in the stream as
+``fit`` reads it (:mod:`daylib.training.stream`), so it is never read twice.
+
 Example:
-    >>> data = as_inputs((x_train, y_train))
+    >>> data = as_inputs((x_train, y_train), classes=2)
     >>> data.label_kind
     'sparse'
 """
 from __future__ import annotations
 
 import hashlib
+import warnings
 from dataclasses import dataclass
 from typing import Optional, Union
 
@@ -23,11 +33,17 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from daylib.data.images import InputShape, to_rgb_batch
+from daylib.data.images import ImageError, InputShape, to_rgb_batch
+from daylib.training.stream import checked_stream, label_range_message, stream_errors
 
-__all__ = ["Data", "Inputs", "as_inputs", "output_units", "loss_and_metrics", "check_class_weight"]
+__all__ = ["Data", "Inputs", "as_inputs", "head_classes", "output_units", "loss_and_metrics", "check_class_weight",
+           "stream_errors", "SingleClassWarning"]
 
 Data = Union[tuple, tf.data.Dataset]
+
+
+class SingleClassWarning(UserWarning):
+    """Training labels that hold one class only: the model can only learn to always answer it."""
 
 
 @dataclass
@@ -89,54 +105,133 @@ class Inputs:
         return h.hexdigest()
 
 
-def as_inputs(data: Data, *, role: str = "training", input_shape: InputShape = None) -> Inputs:
-    """Check and wrap training or validation data (see the module docstring for the two forms).
+def as_inputs(data: Data, *, role: str = "training", input_shape: InputShape = None,
+              classes: Optional[int] = None) -> Inputs:
+    """Check and wrap training or validation data (see the module docstring for the forms and rules).
 
     Args:
         data: ``(images, labels)`` arrays or a batched ``tf.data.Dataset`` of such pairs.
-        role: ``"training"`` or ``"validation"``, for the error messages.
-        input_shape: the model's input shape without the batch axis; arrays whose height and
+        role: ``"training"`` or ``"validation"``, for the messages.
+        input_shape: the model's input shape without the batch axis; images whose height and
             width differ from it are refused before training starts.
+        classes: the number of classes of the model's head (:func:`head_classes`); labels
+            outside ``0 .. classes - 1`` are refused. ``None`` checks only that labels are
+            class indices.
 
     Raises:
         ValueError: wrong shapes or values (a :class:`daylib.data.images.ImageError`, which is
-            one), mismatched lengths, or labels that are not class indices / one-hot.
+            one), mismatched lengths, labels that are not class indices of the head or one-hot
+            rows of its width, class names as labels, empty data.
 
     Example:
-        >>> as_inputs((np.zeros((4, 32, 32, 3), "uint8"), np.array([0, 1, 0, 1]))).x.dtype
+        >>> as_inputs((np.zeros((4, 32, 32, 3), "uint8"), np.array([0, 1, 0, 1])), classes=2).x.dtype
         dtype('float32')
     """
     if isinstance(data, tf.data.Dataset):
-        spec = data.element_spec
-        if not isinstance(spec, tuple) or len(spec) != 2:
-            raise ValueError(
-                f"The {role} dataset must yield (images, labels) pairs; it yields {spec}. "
-                "Map it, e.g. ds.map(lambda x, y: (x, y))."
-            )
-        images, labels = spec
-        if images.shape.rank != 4:
-            raise ValueError(
-                f"The {role} dataset must be batched: images of shape (batch, H, W, 3), got {images.shape}. "
-                "Call .batch(32) on it."
-            )
-        one_hot = labels.shape.rank == 2 and (labels.shape[-1] or 1) > 1
-        return Inputs(data, None, "one_hot" if one_hot else "sparse")
+        return _dataset_inputs(data, role, input_shape, classes)
     if not isinstance(data, (tuple, list)) or len(data) != 2:
         raise ValueError(
             f"{role.capitalize()} data must be (images, labels) arrays or a tf.data.Dataset; got {type(data).__name__}."
         )
     images = to_rgb_batch(data[0], input_shape=input_shape, role=f"{role} images")
-    labels = np.asarray(data[1])
-    if len(labels) != len(images):
-        raise ValueError(f"{role.capitalize()} data have {len(images)} images but {len(labels)} labels.")
+    labels, kind = _array_labels(np.asarray(data[1]), len(images), role, classes)
+    return Inputs(images, labels, kind)
+
+
+def _not_numbers(labels, role: str) -> ValueError:
+    return ValueError(
+        f"{role.capitalize()} labels are {'text' if labels.dtype.kind in 'SU' else labels.dtype} values such as "
+        f"{labels.reshape(-1)[:3].tolist()}, not class "
+        "indices. Map the class names to indices first, e.g. names = sorted(set(labels)); "
+        "labels = np.array([names.index(name) for name in labels])."
+    )
+
+
+def _array_labels(labels: np.ndarray, n: int, role: str, classes: Optional[int]) -> tuple[np.ndarray, str]:
+    if labels.dtype.kind not in "biuf":
+        raise _not_numbers(labels, role)
+    if labels.ndim == 0 or len(labels) != n:
+        raise ValueError(f"{role.capitalize()} data have {n} images but {labels.size if labels.ndim else 1} labels: "
+                         "give one label per image.")
     if labels.ndim == 2 and labels.shape[1] > 1:
-        return Inputs(images, labels.astype("float32"), "one_hot")
-    labels = labels.reshape(-1)
-    if not np.all(np.mod(labels, 1) == 0) or labels.min() < 0:
+        if classes is not None and labels.shape[1] != classes:
+            raise ValueError(f"{role.capitalize()} labels are one-hot rows of {labels.shape[1]} columns, but the "
+                             f"model has {classes} classes. Give rows of {classes}, or class indices.")
+        return labels.astype("float32"), "one_hot"
+    if labels.ndim > 2:
+        raise ValueError(f"{role.capitalize()} labels have shape {labels.shape}; expected class indices (N,) or "
+                         "one-hot rows (N, K).")
+    labels = labels.reshape(-1).astype("float64")
+    if not np.all(np.isfinite(labels)) or not np.all(np.mod(labels, 1) == 0) or labels.min() < 0:
         raise ValueError(
             f"{role.capitalize()} labels must be class indices 0, 1, ... or one-hot rows; got {labels[:5]}."
         )
-    return Inputs(images, labels.astype("int32"), "sparse")
+    if classes is not None and labels.max() >= classes:
+        first = int(np.argmax(labels >= classes))
+        raise ValueError(label_range_message(role, labels[first], classes, f" (the first is labels[{first}])"))
+    if role == "training" and len(labels) > 1 and np.all(labels == labels[0]):
+        warnings.warn(
+            f"All {len(labels)} training labels are class {int(labels[0])}: the model can only learn to always "
+            "answer that class. Check the labels and the split (both classes belong in the training set).",
+            SingleClassWarning, stacklevel=4,
+        )
+    return labels.astype("int32"), "sparse"
+
+
+def _dataset_inputs(data: tf.data.Dataset, role: str, input_shape: InputShape, classes: Optional[int]) -> Inputs:
+    what = role.capitalize()
+    spec = data.element_spec
+    if not isinstance(spec, tuple) or len(spec) != 2 or not all(isinstance(s, tf.TensorSpec) for s in spec):
+        raise ValueError(
+            f"The {role} dataset must yield (images, labels) pairs; it yields {spec}. "
+            "Map it, e.g. ds.map(lambda x, y: (x, y))."
+        )
+    images, labels = spec
+    if images.shape.rank is not None and images.shape.rank != 4:
+        raise ValueError(
+            f"The {role} dataset must be batched: images of shape (batch, H, W, 3), got {images.shape}. "
+            "Call .batch(32) on it."
+        )
+    if not (images.dtype.is_floating or images.dtype.is_integer):
+        raise ImageError(f"{what} images in the dataset have dtype {images.dtype.name}; decode them to numbers "
+                         "first (daylib.data.pipeline does, with the course's one decoding rule).")
+    if images.shape.rank is not None and images.shape[-1] not in (None, 3):
+        raise ImageError(f"{what} images in the dataset have {images.shape[-1]} channels; the models take RGB "
+                         "(3). For grayscale: ds.map(lambda x, y: (tf.image.grayscale_to_rgb(x), y)).")
+    if input_shape is not None and images.shape.rank is not None:
+        height, width = tuple(input_shape)[:2]
+        got = images.shape[1], images.shape[2]
+        if any(want is not None and have is not None and want != have for want, have in zip((height, width), got)):
+            raise ImageError(
+                f"{what} images are {got[0]}x{got[1]} but the model expects {height}x{width}: resize them in the "
+                f"pipeline, e.g. ds.map(lambda x, y: (tf.image.resize(x, ({height}, {width})), y))."
+            )
+    if not (labels.dtype.is_floating or labels.dtype.is_integer or labels.dtype.is_bool):
+        raise ValueError(f"{what} labels in the dataset are {labels.dtype.name}, not class indices: map the class "
+                         "names to indices first, e.g. with a tf.lookup.StaticHashTable, or use "
+                         "daylib.data.pipeline, which does.")
+    one_hot = labels.shape.rank == 2 and (labels.shape[-1] or 1) > 1
+    if classes is not None and one_hot and labels.shape[-1] != classes:
+        raise ValueError(f"{what} labels are one-hot rows of {labels.shape[-1]} columns, but the model has "
+                         f"{classes} classes. Give rows of {classes}, or class indices.")
+    size = int(data.cardinality())
+    if size == 0:
+        raise ValueError(f"The {role} dataset is empty (0 batches): check the files or filters that make it.")
+    if size == int(tf.data.INFINITE_CARDINALITY):
+        raise ValueError(f"The {role} dataset repeats forever, so an epoch would never end: remove .repeat().")
+    checked = checked_stream(data, role=role, input_shape=input_shape, classes=classes, sparse=not one_hot)
+    return Inputs(checked, None, "one_hot" if one_hot else "sparse")
+
+
+def head_classes(model: keras.Model) -> int:
+    """The number of classes of the model's head: 2 for one sigmoid unit, else the output width.
+
+    Example:
+        >>> head_classes(build_classifier("mobilenet_v2", 2, input_shape=(32, 32, 3), weights=None))
+        2
+    """
+    units = output_units(model)
+    return 2 if units == 1 else units
 
 
 def output_units(model: keras.Model) -> int:
@@ -177,19 +272,17 @@ def loss_and_metrics(units: int, label_kind: str) -> tuple[keras.losses.Loss, li
     return keras.losses.SparseCategoricalCrossentropy(), [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
 
 
-def check_class_weight(class_weight: Optional[dict], units: int, inputs: Inputs) -> Optional[dict]:
+def check_class_weight(class_weight: Optional[dict], units: int) -> Optional[dict]:
     """Validate a class-weight dict ``{class index: weight}`` (compute it with ``daylib.data.pipeline.class_weights``).
 
     Raises:
-        ValueError: a class is missing, a weight is not positive, or labels exceed the classes.
+        ValueError: a class is missing or a weight is not positive.
 
     Example:
-        >>> check_class_weight({0: 2.0, 1: 0.7}, 1, data)
+        >>> check_class_weight({0: 2.0, 1: 0.7}, 1)
         {0: 2.0, 1: 0.7}
     """
     n_classes = 2 if units == 1 else units
-    if not inputs.is_dataset and inputs.label_kind == "sparse" and inputs.y.size and inputs.y.max() >= n_classes:
-        raise ValueError(f"Labels go up to {inputs.y.max()}, but the model has {n_classes} classes.")
     if class_weight is None:
         return None
     weights = {int(k): float(v) for k, v in class_weight.items()}

@@ -25,11 +25,10 @@ Example:
 """
 from __future__ import annotations
 
-import contextlib
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional, Sequence, Union
+from typing import Optional, Sequence, Union
 
 import keras
 import tensorflow as tf
@@ -39,8 +38,11 @@ from daylib.models.classifier import freeze, unfreeze
 from daylib.models.layers import augmentation_layers
 from daylib.training.features import FeatureExtractor, feature_extractor, head_model, put_head_back
 from daylib.training.history import TrainingHistory
-from daylib.training.inputs import Data, Inputs, as_inputs, check_class_weight, loss_and_metrics, output_units
+from daylib.training.inputs import (
+    Data, Inputs, as_inputs, check_class_weight, head_classes, loss_and_metrics, output_units,
+)
 from daylib.training.runs import Run, fingerprint, fit_logged
+from daylib.training.strategy import ModelOrFactory, resolve_model, scope
 
 __all__ = ["train_head", "fine_tune", "train_classifier", "HEAD_LEARNING_RATE", "FINE_TUNE_LEARNING_RATE"]
 
@@ -52,33 +54,6 @@ FINE_TUNE_LEARNING_RATE = 1e-5
 moves every weight by about the learning rate per step whatever the gradient's size, so
 at 1e-3 a few steps on a small data set would overwrite the ImageNet features (the
 "catastrophic forgetting" the fine-tuning recipe guards against)."""
-
-ModelOrFactory = Union[keras.Model, Callable[[], keras.Model]]
-
-
-def _scope(strategy: Optional[tf.distribute.Strategy]):
-    return strategy.scope() if strategy is not None else contextlib.nullcontext()
-
-
-def _resolve_model(model: ModelOrFactory, strategy: Optional[tf.distribute.Strategy]) -> keras.Model:
-    if not isinstance(model, keras.Model):
-        if not callable(model):
-            raise TypeError(f"Pass a keras Model or a function that builds one; got {type(model).__name__}.")
-        with _scope(strategy):
-            model = model()
-        if not isinstance(model, keras.Model):
-            raise TypeError(f"The model factory returned {type(model).__name__}, not a keras Model.")
-    if strategy is not None:
-        outside = [w.path for w in model.weights if not strategy.extended.variable_created_in_scope(w.value)]
-        if outside:
-            raise ValueError(
-                f"Model {model.name!r} was built outside strategy.scope(): its variables (e.g. {outside[0]!r}) "
-                "live on one device, so the strategy cannot distribute them. Pass a function that builds the "
-                "model instead (train_classifier(lambda: build_classifier(...), ..., strategy=strategy)), "
-                "or build it inside `with strategy.scope():`."
-            )
-    return model
-
 
 @dataclass
 class _Session:
@@ -97,7 +72,7 @@ class _Session:
     verbose: int
 
     def compile(self, model: keras.Model, learning_rate: float) -> None:
-        with _scope(self.strategy):
+        with scope(self.strategy):
             loss, metrics = loss_and_metrics(output_units(model), self.train.label_kind)
             model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss, metrics=metrics)
 
@@ -115,10 +90,9 @@ class _Session:
 
     def finished(self, phase: str, learning_rate: float) -> Optional[TrainingHistory]:
         """A phase this run already finished: load its end weights instead of training again."""
-        done = self.run.done(phase)
+        done = self.run.load_finished(phase, self.model)
         if done is None:
             return None
-        self.model.load_weights(self.run.phase_dir(phase) / "model.weights.h5")
         self.compile(self.model, learning_rate)
         return self.history(phase, done["logs"], done["best_epoch"])
 
@@ -132,13 +106,14 @@ def _open_session(kind: str, phases: tuple[str, ...], settings: dict, model: Mod
                   monitor: str, patience: Optional[int], callbacks, strategy, verbose: Optional[int],
                   seed: int) -> _Session:
     config.seed_everything(seed)
-    model = _resolve_model(model, strategy)
+    model = resolve_model(model, strategy)
     if cached:
         feature_extractor(model)
-    input_shape = model.input_shape[1:]
-    train_inputs = as_inputs(train, input_shape=input_shape)
-    val_inputs = as_inputs(validation, role="validation", input_shape=input_shape) if validation is not None else None
-    weights = check_class_weight(class_weight, output_units(model), train_inputs)
+    shape, classes = model.input_shape[1:], head_classes(model)
+    train_inputs = as_inputs(train, input_shape=shape, classes=classes)
+    val_inputs = (as_inputs(validation, role="validation", input_shape=shape, classes=classes)
+                  if validation is not None else None)
+    weights = check_class_weight(class_weight, output_units(model))
     _, metrics = loss_and_metrics(output_units(model), train_inputs.label_kind)
     allowed = ["val_loss"] + [f"val_{m.name}" for m in metrics]
     if monitor not in allowed:
@@ -171,7 +146,7 @@ def _fit_cached_head(session: _Session, *, epochs: int, learning_rate: float,
         return Inputs(features, labels, inputs.label_kind)
 
     train, validation = features_of(session.train, "train"), features_of(session.validation, "validation")
-    with _scope(session.strategy):
+    with scope(session.strategy):
         head = head_model(model)
     session.compile(head, learning_rate)
     logs, best = session.fit("head", head, train, validation, epochs=epochs)
@@ -252,7 +227,7 @@ def train_head(
         monitor: validation metric for the best-epoch checkpoint and early stopping.
         patience: epochs without improvement before stopping; ``None`` turns early stopping off.
         callbacks: extra Keras callbacks (on the cached path they see the head model).
-        run_dir: folder for checkpoints and logs, kept afterwards; default: a temporary folder
+        run_dir: folder for per-epoch states, logs and end weights, kept afterwards; default: a temporary folder
             in the cache, deleted when the run finishes. Either way a repeated call resumes an
             interrupted run (see :mod:`daylib.training.runs`).
         feature_cache: folder for ``train.npz``/``validation.npz`` feature caches (cached path).

@@ -1,28 +1,33 @@
-"""Run folders: per-epoch logs, best-weight checkpoints, and resuming an interrupted run.
+"""Run folders: per-epoch logs, training states, end-of-phase weights, and resuming an interrupted run.
 
 A run folder holds one folder per phase::
 
     run_dir/<phase>/run.json           fingerprint of the call that wrote it, status
     run_dir/<phase>/history.json       one log entry per finished epoch
-    run_dir/<phase>/checkpoint.weights.h5   best validation epoch of the model being fit
-    run_dir/<phase>/backup/            keras.callbacks.BackupAndRestore state (last finished epoch)
-    run_dir/<phase>/model.weights.h5   the full model at the end of the phase
-    run_dir/<phase>/done.json          the phase finished: its logs and best epoch
+    run_dir/<phase>/states/            the newest and the best per-epoch states (daylib.training.states)
+    run_dir/<phase>/model.weights.h5   the full model at the end of the phase (Keras format)
+    run_dir/<phase>/done.json          the phase finished: its logs, best epoch, and the weights file's
+                                       size and hash
 
-How resuming works. ``keras.callbacks.BackupAndRestore`` saves the weights, the optimizer
-state and the epoch after every epoch, and a restarted ``fit`` continues from there. It
-fits, with three gaps that this module fills:
+Every file is written to a temporary name and renamed (:mod:`daylib.training.atomic`), so a
+kill, a restarted kernel or Ctrl-C inside a save never leaves a half-written file; what is
+read back is checked first (states: :mod:`daylib.training.states`; the end-of-phase weights:
+size and hash), and a damaged file is reported, deleted, and the run falls back to the last
+good state. With ``run_dir=None`` the folder is ``<cache>/runs/<hash>``; every message names
+it and the fix (:attr:`Run.hint`).
 
-- it knows one ``fit``; a two-phase run also needs to skip a phase that already finished
-  (``done.json`` + ``model.weights.h5``);
-- the logs of the epochs before the interruption are lost, and ``EarlyStopping`` /
-  ``ModelCheckpoint`` forget their best value; here the logs are kept on disk and the two
-  callbacks are seeded from them, so the resumed run stops and keeps the same best epoch;
-- in Keras 3.15 it leaves its epoch on the model and nothing resets it, so the *next*
-  ``fit`` of that model silently starts at the old epoch; :func:`fit_logged` resets it
-  (:func:`daylib.models.compat.reset_initial_epoch`).
+How resuming works. After every epoch the model's and optimizer's variables are saved
+(:class:`~daylib.training.states.EpochStates`, in place of Keras's ``BackupAndRestore`` and
+``ModelCheckpoint``; see there why). A repeated call reads the newest good state before
+``fit`` and continues at the next epoch (``initial_epoch``), and:
 
-A backup is only trusted for the same call: ``run.json`` stores a fingerprint of the
+- a two-phase run skips a phase that already finished (``done.json`` + ``model.weights.h5``);
+- the logs of the epochs before the interruption are kept on disk, and ``EarlyStopping`` is
+  seeded from them, so the resumed run stops at the same epoch and keeps the same best epoch;
+- a run whose early stopping had already fired (the kill came after the last epoch) trains no
+  further epoch.
+
+A state is only trusted for the same call: ``run.json`` stores a fingerprint of the
 settings, the data and the model's starting weights. A different call in the same folder
 starts its phases afresh, and so does the same call after the run finished.
 
@@ -34,7 +39,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,15 +49,26 @@ import keras
 from daylib import __version__, config
 from daylib.models import compat
 from daylib.models.digest import model_digest
-from daylib.training.inputs import Inputs
+from daylib.training.atomic import atomic_path, read_json, remove_partial, write_json
+from daylib.training.inputs import Inputs, stream_errors
+from daylib.training.states import EpochStates, plan_resume
 
 __all__ = ["Run", "fingerprint", "fit_logged", "EpochLog", "ResumableEarlyStopping"]
 
 
-def _write_json(path: Path, content) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(content, indent=1))
-    os.replace(tmp, path)
+def _file_record(path: Path) -> dict:
+    """Size and hash of a file, to recognise it when it is read back."""
+    h = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            h.update(block)
+    return {"bytes": path.stat().st_size, "blake2b": h.hexdigest()}
+
+
+def _is_intact(path: Path, record) -> bool:
+    if not isinstance(record, dict) or not path.is_file() or path.stat().st_size != record.get("bytes"):
+        return False
+    return _file_record(path) == record
 
 
 def fingerprint(kind: str, settings: dict, model: keras.Model, *data: Optional[Inputs]) -> str:
@@ -100,7 +115,8 @@ class Run:
         """Open (and create) a run folder; clear a phase folder left by another call or a finished run.
 
         ``run_dir=None`` picks a temporary folder named after the fingerprint, so an
-        interrupted call resumes when it is repeated even without a ``run_dir``.
+        interrupted call resumes when it is repeated even without a ``run_dir``. An unreadable
+        ``run.json`` counts as another call's.
 
         Example:
             >>> Run.open(tmp_path, "abc", phases=("head", "fine_tune")).directory == tmp_path
@@ -108,15 +124,31 @@ class Run:
         """
         temporary = run_dir is None
         directory = config.cache_dir("runs") / fingerprint[:16] if temporary else Path(run_dir)
+        run = cls(directory, fingerprint, temporary, tuple(phases))
         for phase in phases:
-            folder = directory / phase
-            manifest = folder / "run.json"
-            stored = json.loads(manifest.read_text()) if manifest.exists() else {}
+            stored = read_json(directory / phase / "run.json") or {}
             if stored.get("fingerprint") != fingerprint or stored.get("status") == "finished":
-                shutil.rmtree(folder, ignore_errors=True)
-            folder.mkdir(parents=True, exist_ok=True)
-            _write_json(manifest, {"fingerprint": fingerprint, "status": "running"})
-        return cls(directory, fingerprint, temporary, tuple(phases))
+                run._start_afresh(phase)
+        return run
+
+    def _start_afresh(self, phase: str) -> None:
+        folder = self.directory / phase
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True, exist_ok=True)
+        write_json(folder / "run.json", {"fingerprint": self.fingerprint, "status": "running"})
+
+    @property
+    def hint(self) -> str:
+        """Where this run's files are and how to start afresh: the last sentence of every run message.
+
+        Example:
+            >>> Run.open(None, "abc", ("head",)).hint
+            "This call's run folder is .../runs/abc (in the cache, because run_dir=None): ..."
+        """
+        if self.temporary:
+            return (f"This call's run folder is {self.directory} (in the cache, because run_dir=None): delete it "
+                    "to start the call afresh, or pass run_dir='runs/<name>' to keep the run where you can see it.")
+        return f"The run folder is {self.directory}: delete it to start the call afresh."
 
     def phase_dir(self, phase: str) -> Path:
         """The folder of one phase of this run.
@@ -129,19 +161,43 @@ class Run:
         return self.directory / phase
 
     def done(self, phase: str) -> Optional[dict]:
-        """The record of a finished phase (``logs``, ``best_epoch``), or ``None``.
+        """The record of a finished phase (``logs``, ``best_epoch``, ``weights``), or ``None``.
 
         Example:
             >>> run.done("head")["best_epoch"]
         """
-        path = self.phase_dir(phase) / "done.json"
-        return json.loads(path.read_text()) if path.exists() else None
+        return read_json(self.phase_dir(phase) / "done.json")
+
+    def load_finished(self, phase: str, model: keras.Model) -> Optional[dict]:
+        """Load a finished phase's end weights into ``model`` and return its record; ``None`` if not finished.
+
+        The weights file is checked against the size and hash in ``done.json`` before anything
+        is loaded. A missing, damaged or unreadable pair is reported; the phase and the phases
+        after it (trained from it) start afresh, and the model keeps its starting weights.
+
+        Example:
+            >>> record = run.load_finished("head", model)
+        """
+        folder = self.phase_dir(phase)
+        if not (folder / "done.json").exists():
+            return None
+        record, weights = self.done(phase), folder / "model.weights.h5"
+        if record is None or not _is_intact(weights, record.get("weights")):
+            print(f"Phase {phase!r} had finished, but its saved end weights {weights} (or done.json) are damaged "
+                  f"or missing, so the phase is trained again. {self.hint}")
+            for later in self.phases[self.phases.index(phase):]:
+                self._start_afresh(later)
+            return None
+        model.load_weights(weights)
+        return record
 
     def mark_done(self, phase: str, model: keras.Model, logs: list[dict], best_epoch: Optional[int]) -> None:
         """Save the full model's weights and the phase's logs: a restart will skip this phase.
 
-        The last phase of a temporary run saves nothing: :meth:`finish` deletes the folder next,
-        so nothing could read the files (saving a whole base costs about 0.4 s on a CPU).
+        The weights go to ``model.weights.h5`` (Keras format, atomically), then ``done.json``
+        records them with their size and hash, then the per-epoch states are deleted. The last
+        phase of a temporary run saves nothing: :meth:`finish` deletes the folder next, so
+        nothing could read the files (saving a whole base costs about 0.4 s on a CPU).
 
         Example:
             >>> run.mark_done("head", model, logs, best_epoch=3)
@@ -149,8 +205,11 @@ class Run:
         if self.temporary and phase == self.phases[-1]:
             return
         folder = self.phase_dir(phase)
-        model.save_weights(folder / "model.weights.h5")
-        _write_json(folder / "done.json", {"logs": logs, "best_epoch": best_epoch})
+        weights = folder / "model.weights.h5"
+        with atomic_path(weights) as tmp:
+            model.save_weights(tmp)
+        write_json(folder / "done.json", {"logs": logs, "best_epoch": best_epoch, "weights": _file_record(weights)})
+        shutil.rmtree(folder / "states", ignore_errors=True)
 
     def finish(self) -> None:
         """Mark the whole call finished (a repeat trains afresh); delete the folder if temporary.
@@ -162,12 +221,13 @@ class Run:
             shutil.rmtree(self.directory, ignore_errors=True)
             return
         for phase in self.phases:
-            manifest = self.phase_dir(phase) / "run.json"
-            _write_json(manifest, {"fingerprint": self.fingerprint, "status": "finished"})
+            write_json(self.phase_dir(phase) / "run.json", {"fingerprint": self.fingerprint, "status": "finished"})
 
 
 class EpochLog(keras.callbacks.Callback):
     """Append each finished epoch's logs to a JSON file (and keep them in ``self.logs``).
+
+    An epoch without a loss (the data yielded no batch) is not logged.
 
     Example:
         >>> log = EpochLog("history.json", previous=[])
@@ -179,8 +239,10 @@ class EpochLog(keras.callbacks.Callback):
         self.logs = list(previous)
 
     def on_epoch_end(self, epoch, logs=None):
-        self.logs.append({"epoch": int(epoch), **{k: float(v) for k, v in (logs or {}).items()}})
-        _write_json(self.path, self.logs)
+        if "loss" not in (logs or {}):
+            return
+        self.logs.append({"epoch": int(epoch), **{k: float(v) for k, v in logs.items()}})
+        write_json(self.path, self.logs)
 
 
 class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
@@ -188,7 +250,7 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
 
     Without the replay, a resumed run would forget its best value and its patience count and
     could train several epochs longer than the uninterrupted run. Best weights are restored
-    from the checkpoint file instead (``restore_best_weights`` stays off): that also works
+    from the kept states instead (``restore_best_weights`` stays off): that also works
     across the interruption.
 
     Example:
@@ -203,30 +265,57 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
         super().on_train_begin(logs)
         compat.replay_early_stopping(self, self.past)
 
+    def fired_before(self) -> bool:
+        """Whether the replayed epochs had used up the patience: the interrupted run had stopped already.
+
+        Example:
+            >>> ResumableEarlyStopping([(0, 0.5), (1, 0.6), (2, 0.7)], mode="min", patience=2).fired_before()
+            True
+        """
+        self.on_train_begin()
+        return bool(self.past) and self.past[-1][0] > 0 and self.wait >= self.patience
+
 
 def _mode(monitor: str) -> str:
     return "min" if "loss" in monitor else "max"
 
 
-def _resume_point(folder: Path) -> tuple[Optional[int], list[dict]]:
-    metadata = folder / "backup" / "training_metadata.json"
-    history = folder / "history.json"
-    if not metadata.exists():
-        for name in ("history.json", "checkpoint.weights.h5"):
-            (folder / name).unlink(missing_ok=True)
-        return None, []
-    epoch = int(json.loads(metadata.read_text())["epoch"])
-    logs = json.loads(history.read_text()) if history.exists() else []
-    return epoch, [entry for entry in logs if entry["epoch"] < epoch]
+def _epochs(numbers: Sequence[int]) -> str:
+    shown = ", ".join(str(n + 1) for n in numbers)
+    return f"epoch {shown}" if len(numbers) == 1 else f"epochs {shown}"
 
 
-def _best_epoch(logs: list[dict], monitor: str) -> Optional[int]:
-    """The first epoch with the best monitored value; the last epoch when nothing was monitored."""
-    values = [(entry["epoch"], entry[monitor]) for entry in logs if monitor in entry]
-    if not values:
-        return logs[-1]["epoch"] if logs else None
-    pick = min if _mode(monitor) == "min" else max
-    return pick(values, key=lambda item: item[1])[0]
+def _resume(run: Run, phase: str, model: keras.Model, initial_epoch: int, epochs: int):
+    """The resume plan of a phase and the logs it keeps; prints what happens and why."""
+    folder = run.phase_dir(phase)
+    remove_partial(folder)
+    plan = plan_resume(folder / "states", model)
+    logs = read_json(folder / "history.json")
+    logs = logs if isinstance(logs, list) else []
+    if plan.state is None:
+        (folder / "history.json").unlink(missing_ok=True)
+        if plan.notes or logs:
+            why = "" if plan.notes else " (it was interrupted before one was saved whole)"
+            print(f"{' '.join(plan.notes + [''])}No complete state of phase {phase!r} is left in {folder}{why}, so "
+                  f"the phase starts again from its first epoch. {run.hint}")
+        return plan, []
+    kept = [entry for entry in logs if initial_epoch <= entry.get("epoch", -1) <= plan.state.epoch]
+    if [entry["epoch"] for entry in kept] != list(range(initial_epoch, plan.state.epoch + 1)):
+        shutil.rmtree(folder / "states", ignore_errors=True)
+        (folder / "history.json").unlink(missing_ok=True)
+        print(f"The epoch log {folder / 'history.json'} is damaged or does not cover the saved state, so phase "
+              f"{phase!r} starts again from its first epoch. {run.hint}")
+        plan.state, plan.kept = None, {}
+        return plan, []
+    redo = [entry["epoch"] for entry in logs if entry.get("epoch", -1) > plan.state.epoch]
+    lost = (f" {_epochs(redo).capitalize()} finished, but {'its' if len(redo) == 1 else 'their'} saved state is "
+            f"missing or damaged, so {'it is' if len(redo) == 1 else 'they are'} trained again." if redo else "")
+    where = (f"at epoch {plan.state.epoch + 2}" if plan.state.epoch + 1 < epochs
+             else f"after its last epoch ({plan.state.epoch + 1}), which had finished")
+    print(f"Resuming phase {phase!r} {where}, from {folder} (same call, interrupted before)."
+          f"{' ' + ' '.join(plan.notes) if plan.notes else ''}{lost}"
+          f"{' ' + run.hint if run.temporary or plan.notes else ''}")
+    return plan, kept
 
 
 def fit_logged(
@@ -245,48 +334,58 @@ def fit_logged(
     callbacks: Sequence[keras.callbacks.Callback] = (),
     verbose: int = 1,
 ) -> tuple[list[dict], Optional[int]]:
-    """``model.fit`` for one phase with logs, best-weight checkpoint, early stopping and resume.
+    """``model.fit`` for one phase with logs, per-epoch states, best epoch, early stopping and resume.
 
-    Runs epochs ``initial_epoch .. epochs - 1`` (or continues an interrupted run of this phase),
-    then loads the weights of the best validation epoch (``monitor``). Returns all the phase's
-    per-epoch logs and the best epoch. Without validation data there is no early stopping and
-    the last epoch's weights stay. The caller's ``callbacks`` run after the built-in ones.
+    Runs epochs ``initial_epoch .. epochs - 1`` (or continues an interrupted run of this phase
+    from its newest good state), then loads the weights of the best validation epoch
+    (``monitor``). Returns all the phase's per-epoch logs and the best epoch. Without
+    validation data there is no early stopping and the last epoch's weights stay. The
+    caller's ``callbacks`` run after the built-in ones.
+
+    Raises:
+        ValueError: the training data yielded no batch (an empty ``tf.data.Dataset``), or a
+            batch broke a rule of :mod:`daylib.training.inputs` (checked in the stream).
 
     Example:
         >>> logs, best = fit_logged(run, "head", model, train, val, epochs=5)
     """
     folder = run.phase_dir(phase)
-    resumed_at, previous = _resume_point(folder)
-    if resumed_at is not None:
-        print(f"Resuming phase {phase!r} at epoch {resumed_at + 1} from {folder} (same call, interrupted before).")
+    plan, previous = _resume(run, phase, model, initial_epoch, epochs)
+    start = plan.initial_epoch if plan.initial_epoch is not None else initial_epoch
     epoch_log = EpochLog(folder / "history.json", previous)
-    built_in: list[keras.callbacks.Callback] = [epoch_log]
-    checkpoint = folder / "checkpoint.weights.h5"
-    if validation is not None:
+    states = EpochStates(folder / "states", plan, monitor=monitor, mode=_mode(monitor), hint=run.hint)
+    built_in: list[keras.callbacks.Callback] = [epoch_log, states]
+    if validation is not None and patience is not None:
         past = [(entry["epoch"], entry[monitor]) for entry in previous if monitor in entry]
-        pick = min if _mode(monitor) == "min" else max
-        threshold = pick(value for _, value in past) if past else None
-        built_in.append(keras.callbacks.ModelCheckpoint(
-            checkpoint, monitor=monitor, mode=_mode(monitor), save_best_only=True, save_weights_only=True,
-            initial_value_threshold=threshold,
-        ))
-        if patience is not None:
-            built_in.append(ResumableEarlyStopping(past, monitor=monitor, mode=_mode(monitor), patience=patience))
-    built_in.append(keras.callbacks.BackupAndRestore(folder / "backup"))
+        stop = ResumableEarlyStopping(past, monitor=monitor, mode=_mode(monitor), patience=patience)
+        built_in.append(stop)
+        if stop.fired_before():
+            print(f"Early stopping had ended phase {phase!r} after epoch {start} already: no further epoch is trained.")
+            epochs = start
     try:
-        model.fit(
-            **train.fit_kwargs(batch_size),
-            validation_data=validation.validation() if validation is not None else None,
-            epochs=epochs,
-            initial_epoch=initial_epoch,
-            class_weight=class_weight,
-            callbacks=built_in + list(callbacks),
-            verbose=verbose,
-        )
+        with stream_errors():
+            model.fit(
+                **train.fit_kwargs(batch_size),
+                validation_data=validation.validation() if validation is not None else None,
+                epochs=max(epochs, start),
+                initial_epoch=start,
+                class_weight=class_weight,
+                callbacks=built_in + list(callbacks),
+                verbose=verbose,
+            )
     finally:
-        compat.reset_initial_epoch(model)
+        compat.reset_initial_epoch(model)  # a caller's own BackupAndRestore leaves its epoch on the model
     logs = epoch_log.logs
-    best = _best_epoch(logs, monitor)
-    if validation is not None and checkpoint.exists():
-        model.load_weights(checkpoint)
+    if epochs > start and not [entry for entry in logs if entry["epoch"] >= start]:
+        raise ValueError(
+            "The training data yielded no batch, so nothing was trained: the tf.data.Dataset is empty (a filter "
+            "that keeps nothing? a folder without images?). Check it with len(list(dataset.take(1)))."
+        )
+    best = None
+    if validation is not None:
+        best, notes = states.restore_best()
+        if notes:
+            print(f"{' '.join(notes)} {run.hint}")
+    if best is None:
+        best = logs[-1]["epoch"] if logs else None
     return logs, best
