@@ -88,6 +88,13 @@ def test_a_single_class_warns_but_trains(data, model):
     assert history.epoch == [0]
 
 
+def test_a_single_class_dataset_warns_on_the_cached_path(data, model):
+    (x, _), _ = data
+    with pytest.warns(SingleClassWarning, match="All 32 training labels are class 1"):
+        history = train_head(model, dataset(x, np.ones(len(x), int)), epochs=1)
+    assert history.epoch == [0]
+
+
 def test_class_names_as_labels_are_refused(data, model):
     (x, y), _ = data
     names = np.array(["NORMAL", "PNEUMONIA"])[y]

@@ -37,7 +37,7 @@ from daylib.data.images import ImageError, InputShape, to_rgb_batch
 from daylib.training.stream import checked_stream, label_range_message, stream_errors
 
 __all__ = ["Data", "Inputs", "as_inputs", "head_classes", "output_units", "loss_and_metrics", "check_class_weight",
-           "stream_errors", "SingleClassWarning"]
+           "stream_errors", "SingleClassWarning", "warn_if_single_class"]
 
 Data = Union[tuple, tf.data.Dataset]
 
@@ -169,13 +169,26 @@ def _array_labels(labels: np.ndarray, n: int, role: str, classes: Optional[int])
     if classes is not None and labels.max() >= classes:
         first = int(np.argmax(labels >= classes))
         raise ValueError(label_range_message(role, labels[first], classes, f" (the first is labels[{first}])"))
-    if role == "training" and len(labels) > 1 and np.all(labels == labels[0]):
+    if role == "training":
+        warn_if_single_class(labels, stacklevel=5)
+    return labels.astype("int32"), "sparse"
+
+
+def warn_if_single_class(labels: np.ndarray, stacklevel: int = 2) -> None:
+    """Warn (:class:`SingleClassWarning`) when every training label is the same class.
+
+    Arrays are checked at the door; a dataset's labels once the cached path has read them.
+
+    Example:
+        >>> warn_if_single_class(np.array([1, 1, 1]))      # SingleClassWarning
+    """
+    labels = np.asarray(labels).reshape(-1)
+    if len(labels) > 1 and np.all(labels == labels[0]):
         warnings.warn(
             f"All {len(labels)} training labels are class {int(labels[0])}: the model can only learn to always "
             "answer that class. Check the labels and the split (both classes belong in the training set).",
-            SingleClassWarning, stacklevel=4,
+            SingleClassWarning, stacklevel=stacklevel,
         )
-    return labels.astype("int32"), "sparse"
 
 
 def _dataset_inputs(data: tf.data.Dataset, role: str, input_shape: InputShape, classes: Optional[int]) -> Inputs:

@@ -39,7 +39,7 @@ from daylib.models.layers import augmentation_layers
 from daylib.training.features import FeatureExtractor, feature_extractor, head_model, put_head_back
 from daylib.training.history import TrainingHistory
 from daylib.training.inputs import (
-    Data, Inputs, as_inputs, check_class_weight, head_classes, loss_and_metrics, output_units,
+    Data, Inputs, as_inputs, check_class_weight, head_classes, loss_and_metrics, output_units, warn_if_single_class,
 )
 from daylib.training.runs import Run, fingerprint, fit_logged
 from daylib.training.strategy import ModelOrFactory, resolve_model, scope
@@ -143,6 +143,8 @@ def _fit_cached_head(session: _Session, *, epochs: int, learning_rate: float,
         cache_file = Path(feature_cache) / f"{role}.npz" if feature_cache is not None else None
         features, labels = extract(inputs, batch_size=session.batch_size, cache_file=cache_file,
                                    verbose=session.verbose)
+        if role == "train" and inputs.is_dataset and inputs.label_kind == "sparse":
+            warn_if_single_class(labels, stacklevel=6)  # arrays were checked at the door
         return Inputs(features, labels, inputs.label_kind)
 
     train, validation = features_of(session.train, "train"), features_of(session.validation, "validation")
