@@ -8,7 +8,7 @@ called in inference mode::
 ``training=False`` keeps every BatchNormalization layer of the base on its
 ImageNet statistics even after :func:`unfreeze`, which is what stops
 fine-tuning from wrecking the features in its first steps. After changing
-``trainable`` a model must be compiled again (``daylib.train`` does it).
+``trainable`` a model must be compiled again (``daylib.training`` does it).
 
 Example:
     >>> model = build_classifier("efficientnet_lite0", num_classes=2, input_shape=(224, 224, 3))
