@@ -1,4 +1,6 @@
 """Training inputs checked at the door (arrays) or in the stream (tf.data): each error names the problem and the fix."""
+import warnings
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -7,6 +9,7 @@ from _helpers_train import make_model, phantom_data
 from daylib.data.images import ImageError, ImageRangeWarning
 from daylib.training import extract_features, train_head
 from daylib.training.inputs import SingleClassWarning
+from daylib.training.stream import LabelTally, checked_stream
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning")
@@ -93,6 +96,32 @@ def test_a_single_class_dataset_warns_on_the_cached_path(data, model):
     with pytest.warns(SingleClassWarning, match="All 32 training labels are class 1"):
         history = train_head(model, dataset(x, np.ones(len(x), int)), epochs=1)
     assert history.epoch == [0]
+
+
+def test_a_single_class_dataset_warns_on_the_plain_path_after_its_first_epoch(data, model):
+    (x, _), _ = data
+    with pytest.warns(SingleClassWarning, match="All 32 training labels are class 1") as caught:
+        history = train_head(model, dataset(x, np.ones(len(x), int)), epochs=2, cached=False)
+    assert history.epoch == [0, 1]
+    assert sum(issubclass(w.category, SingleClassWarning) for w in caught) == 1  # once, not every epoch
+
+
+def test_a_two_class_dataset_on_the_plain_path_does_not_warn(data, model):
+    (x, y), _ = data
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SingleClassWarning)
+        train_head(model, dataset(x, y), epochs=1, cached=False)
+
+
+def test_the_label_tally_counts_what_the_stream_yields():
+    labels = np.array([0, 1, 1, 2, 2, 2])
+    tally = LabelTally(3)
+    checked = checked_stream(dataset(np.zeros((6, 4, 4, 3)), labels, batch=4), role="training", classes=3, tally=tally)
+    for _ in checked:
+        pass
+    assert tally.counts().tolist() == [1, 2, 3]
+    tally.reset()
+    assert tally.counts().tolist() == [0, 0, 0]
 
 
 def test_class_names_as_labels_are_refused(data, model):

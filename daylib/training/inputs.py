@@ -34,10 +34,11 @@ import numpy as np
 import tensorflow as tf
 
 from daylib.data.images import ImageError, InputShape, to_rgb_batch
-from daylib.training.stream import checked_stream, label_range_message, stream_errors
+from daylib.training.stream import LabelTally, SingleClassCheck, checked_stream, label_range_message, stream_errors
 
 __all__ = ["Data", "Inputs", "as_inputs", "head_classes", "output_units", "loss_and_metrics", "check_class_weight",
-           "stream_errors", "SingleClassWarning", "warn_if_single_class"]
+           "stream_errors", "SingleClassWarning", "warn_if_single_class",
+           "warn_if_single_class_counts"]
 
 Data = Union[tuple, tf.data.Dataset]
 
@@ -58,6 +59,7 @@ class Inputs:
     x: Union[np.ndarray, tf.data.Dataset]
     y: Optional[np.ndarray]
     label_kind: str
+    tally: Optional[LabelTally] = None
 
     @property
     def is_dataset(self) -> bool:
@@ -78,6 +80,15 @@ class Inputs:
         if self.is_dataset:
             return {"x": self.x, "shuffle": False}  # a dataset shuffles itself; Keras warns on shuffle=True
         return {"x": self.x, "y": self.y, "batch_size": batch_size, "shuffle": True}
+
+    def callbacks(self) -> list[keras.callbacks.Callback]:
+        """The callbacks ``fit`` needs for this data's in-stream rules: for a training dataset of class
+        indices, the single-class warning after its first epoch (arrays were warned at the door).
+
+        Example:
+            >>> model.fit(**data.fit_kwargs(32), callbacks=data.callbacks(), epochs=2)
+        """
+        return [SingleClassCheck(self.tally, warn_if_single_class_counts)] if self.tally is not None else []
 
     def validation(self):
         """The form ``validation_data=`` takes.
@@ -177,15 +188,32 @@ def _array_labels(labels: np.ndarray, n: int, role: str, classes: Optional[int])
 def warn_if_single_class(labels: np.ndarray, stacklevel: int = 2) -> None:
     """Warn (:class:`SingleClassWarning`) when every training label is the same class.
 
-    Arrays are checked at the door; a dataset's labels once the cached path has read them.
+    Arrays are checked at the door; a dataset's labels once the cached path has read them, or
+    after the first epoch of the plain path (:func:`warn_if_single_class_counts` on its tally).
 
     Example:
         >>> warn_if_single_class(np.array([1, 1, 1]))      # SingleClassWarning
     """
-    labels = np.asarray(labels).reshape(-1)
-    if len(labels) > 1 and np.all(labels == labels[0]):
+    values, counts = np.unique(np.asarray(labels).reshape(-1), return_counts=True)
+    _warn_single(values, counts, stacklevel + 1)
+
+
+def warn_if_single_class_counts(counts: np.ndarray, stacklevel: int = 2) -> None:
+    """:func:`warn_if_single_class` for labels given as counts per class (a dataset's tally).
+
+    Example:
+        >>> warn_if_single_class_counts(np.array([0, 32]))   # SingleClassWarning
+    """
+    counts = np.asarray(counts).reshape(-1)
+    present = np.flatnonzero(counts)
+    _warn_single(present, counts[present], stacklevel + 1)
+
+
+def _warn_single(classes: np.ndarray, counts: np.ndarray, stacklevel: int) -> None:
+    """The one single-class rule: more than one label, all of one class."""
+    if len(classes) == 1 and counts[0] > 1:
         warnings.warn(
-            f"All {len(labels)} training labels are class {int(labels[0])}: the model can only learn to always "
+            f"All {int(counts[0])} training labels are class {int(classes[0])}: the model can only learn to always "
             "answer that class. Check the labels and the split (both classes belong in the training set).",
             SingleClassWarning, stacklevel=stacklevel,
         )
@@ -232,8 +260,10 @@ def _dataset_inputs(data: tf.data.Dataset, role: str, input_shape: InputShape, c
         raise ValueError(f"The {role} dataset is empty (0 batches): check the files or filters that make it.")
     if size == int(tf.data.INFINITE_CARDINALITY):
         raise ValueError(f"The {role} dataset repeats forever, so an epoch would never end: remove .repeat().")
-    checked = checked_stream(data, role=role, input_shape=input_shape, classes=classes, sparse=not one_hot)
-    return Inputs(checked, None, "one_hot" if one_hot else "sparse")
+    tally = LabelTally(classes) if role == "training" and classes is not None and not one_hot else None
+    checked = checked_stream(data, role=role, input_shape=input_shape, classes=classes, sparse=not one_hot,
+                             tally=tally)
+    return Inputs(checked, None, "one_hot" if one_hot else "sparse", tally)
 
 
 def head_classes(model: keras.Model) -> int:

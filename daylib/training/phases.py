@@ -80,7 +80,8 @@ class _Session:
             epochs: int, initial_epoch: int = 0) -> tuple[list[dict], Optional[int]]:
         return fit_logged(self.run, phase, model, train, validation, epochs=epochs, initial_epoch=initial_epoch,
                           batch_size=self.batch_size, class_weight=self.class_weight, monitor=self.monitor,
-                          patience=self.patience, callbacks=self.callbacks, verbose=self.verbose)
+                          patience=self.patience, callbacks=[*train.callbacks(), *self.callbacks],
+                          verbose=self.verbose)
 
     def history(self, phase: str, logs: list[dict], best: Optional[int]) -> TrainingHistory:
         return TrainingHistory.from_logs(

@@ -15,7 +15,10 @@ The rules (the same as for arrays, :mod:`daylib.training.inputs`):
   only stop it, so a dataset is *refused*, with the fix. A 0-255 model sees such a batch as
   almost black images, so training on it is never what was meant;
 - image height and width as the model takes them, when the dataset's shape leaves them open;
-- labels are class indices of the model's head (sparse labels).
+- labels are class indices of the model's head (sparse labels);
+- training labels are tallied per class as they flow (:class:`LabelTally`): after the first
+  epoch :class:`SingleClassCheck` warns if they held one class only, as arrays are warned at
+  the door. The tally is a counter the batches add to; nothing is read twice.
 
 A failed check is a ``tf.debugging.Assert`` whose message starts with a marker;
 :func:`stream_errors` turns it into an :class:`~daylib.data.images.ImageError` or a
@@ -30,13 +33,15 @@ from __future__ import annotations
 
 import contextlib
 import re
-from typing import Iterator, Optional
+from typing import Callable, Iterator, Optional
 
+import keras
+import numpy as np
 import tensorflow as tf
 
 from daylib.data.images import ImageError
 
-__all__ = ["checked_stream", "stream_errors", "label_range_message"]
+__all__ = ["checked_stream", "stream_errors", "label_range_message", "LabelTally", "SingleClassCheck"]
 
 _MARK = "daylib-input-check"
 _FOUND = re.compile(rf"\[{_MARK}:(\w+)\] \[(\w+)\]((?: \[[^\]]*\])*)")
@@ -57,8 +62,65 @@ def label_range_message(role: str, value: float, classes: int, where: str = "") 
     )
 
 
+class LabelTally:
+    """How many labels of each class a stream has yielded: the batches add to it as they flow.
+
+    Example:
+        >>> tally = LabelTally(2)
+        >>> checked = checked_stream(ds, role="training", classes=2, tally=tally)
+        >>> for _ in checked: pass
+        >>> tally.counts()
+        array([16, 16])
+    """
+
+    def __init__(self, classes: int):
+        self.classes = int(classes)
+        self._counts = tf.Variable(tf.zeros([self.classes], tf.int64), trainable=False, name="label_tally")
+
+    def add(self, labels: tf.Tensor) -> tf.Operation:
+        """Add a batch of class indices (already checked to lie in ``0 .. classes - 1``)."""
+        indices = tf.cast(tf.reshape(labels, [-1]), tf.int32)
+        found = tf.math.bincount(indices, minlength=self.classes, maxlength=self.classes, dtype=tf.int64)
+        return self._counts.assign_add(found)
+
+    def counts(self) -> np.ndarray:
+        """Labels seen per class so far, ``(classes,)``."""
+        return self._counts.numpy()
+
+    def reset(self) -> None:
+        """Start counting again from zero."""
+        self._counts.assign(tf.zeros_like(self._counts))
+
+
+class SingleClassCheck(keras.callbacks.Callback):
+    """After the first epoch ``fit`` runs, warn if the stream's training labels held one class only.
+
+    Args:
+        tally: the stream's :class:`LabelTally`.
+        warn: called with the labels' class counts; by default
+            :func:`daylib.training.inputs.warn_if_single_class`'s rule for counts.
+
+    Example:
+        >>> model.fit(checked, epochs=3, callbacks=[SingleClassCheck(tally, warn)])
+    """
+
+    def __init__(self, tally: LabelTally, warn: Callable[[np.ndarray], None]):
+        super().__init__()
+        self.tally, self.warn, self._done = tally, warn, False
+
+    def on_train_begin(self, logs=None) -> None:
+        self.tally.reset()
+        self._done = False
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        if not self._done:
+            self._done = True
+            self.warn(self.tally.counts())
+
+
 def checked_stream(dataset: tf.data.Dataset, *, role: str, input_shape: Optional[tuple] = None,
-                   classes: Optional[int] = None, sparse: bool = True) -> tf.data.Dataset:
+                   classes: Optional[int] = None, sparse: bool = True,
+                   tally: Optional[LabelTally] = None) -> tf.data.Dataset:
     """``dataset`` with every batch checked on the way (see the module docstring for the rules).
 
     Args:
@@ -68,6 +130,7 @@ def checked_stream(dataset: tf.data.Dataset, *, role: str, input_shape: Optional
             the dataset's static shape leaves them open (known ones are checked at the door).
         classes: the head's number of classes; ``None`` skips the label check.
         sparse: labels are class indices (``False``: one-hot rows, whose width is checked at the door).
+        tally: a :class:`LabelTally` the checked class indices are added to (needs ``classes``, sparse labels).
 
     Example:
         >>> checked = checked_stream(ds, role="validation", classes=3)
@@ -107,6 +170,9 @@ def checked_stream(dataset: tf.data.Dataset, *, role: str, input_shape: Optional
         for ok, (code, *data) in checks:  # one after another, so the first broken rule is the one reported
             with tf.control_dependencies(done):
                 done = [tf.debugging.Assert(ok, [f"{_MARK}:{code}", *map(_as_text, data)])]
+        if tally is not None and classes is not None and sparse:
+            with tf.control_dependencies(done):
+                done = [tally.add(labels)]
         with tf.control_dependencies(done):
             return tf.identity(images), tf.identity(labels)
 
