@@ -28,6 +28,16 @@ def test_lessons_are_numbered_from_00_without_gaps():
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_lesson_opens_with_objectives_prerequisites_and_time(path):
+    first = _source(_cells(path)[0])
+    learn = re.search(r"\*\*You will learn\*\*\n((?:- .+\n)+)", first)
+    assert learn and len(learn.group(1).splitlines()) >= 2, f"{path.name}: a 'You will learn' list of 2+ items"
+    assert re.search(r"\*\*You need first:\*\* \S", first), f"{path.name}: a 'You need first:' line"
+    assert re.search(r"\*\*Time:\*\* about \d+ minutes to read and try; the cells run in .*minute", first), \
+        f"{path.name}: a 'Time:' line with the reading time and the run time"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_lesson_imports_only_names_daylib_has(path):
     """Every ``from daylib... import x`` / ``import daylib...`` in a lesson resolves (fast, before nbval runs it)."""
     for cell in _cells(path):
