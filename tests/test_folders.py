@@ -13,10 +13,12 @@ from daylib.data.folders import (
     is_image_name,
     is_readable,
     layout_hint,
+    load_class_folders,
     load_folder,
     read_split,
 )
 from daylib.data.phantom import make_phantom, write_phantom_dataset
+from daylib.data.splits import Split, stratified_split
 
 
 def test_phantom_folder_round_trip(tmp_path):
@@ -196,3 +198,65 @@ def test_image_names_need_a_known_suffix_and_no_leading_dot(tmp_path):
     assert not is_image_name(Path("._IM-0001-0001.jpeg"), on_disk=False)
     assert not is_image_name(Path("notes.txt"), on_disk=False)
     assert not is_image_name(tmp_path / "absent.png")
+
+
+def _keras_layout(root: Path, counts: dict[str, int], size: int = 12) -> Path:
+    """``root/<class>/<i>.png`` (and a JPEG per class): the layout image_dataset_from_directory reads."""
+    rng = np.random.default_rng(0)
+    for name, n in counts.items():
+        (root / name).mkdir(parents=True)
+        for i in range(n):
+            suffix = "jpg" if i == 0 else "png"
+            Image.fromarray(rng.integers(0, 255, (size, size, 3), dtype=np.uint8)).save(root / name / f"{i:03d}.{suffix}")
+    return root
+
+
+def test_the_keras_layout_reads_as_keras_reads_it_then_splits_by_class(tmp_path):
+    import keras
+
+    root = _keras_layout(tmp_path / "own", {"dogs": 10, "cats": 10, "birds": 5})
+    data = load_class_folders(root, seed=1)
+    keras_ds = keras.utils.image_dataset_from_directory(root, shuffle=False, image_size=(12, 12), batch_size=4,
+                                                        verbose=False)
+    assert data.class_names == tuple(keras_ds.class_names) == ("birds", "cats", "dogs")
+    ours = {str(p): int(label) for part in (data.train, data.val, data.test) for p, label in zip(part.paths, part.labels)}
+    keras_labels = np.concatenate([y.numpy() for _, y in keras_ds])
+    assert ours == dict(zip(keras_ds.file_paths, keras_labels.tolist()))  # the same files, the same labels
+    assert data.counts() == {"train": {"birds": 3, "cats": 6, "dogs": 6}, "val": {"birds": 1, "cats": 2, "dogs": 2},
+                             "test": {"birds": 1, "cats": 2, "dogs": 2}}
+    again = load_class_folders(root, seed=1)
+    assert again.test.paths == data.test.paths and load_class_folders(root, seed=2).test.paths != data.test.paths
+    assert set(map(str, data.train.paths)).isdisjoint(map(str, data.test.paths))
+
+
+def test_wrong_keras_layouts_say_what_was_found_and_what_to_pass(tmp_path):
+    root = _keras_layout(tmp_path / "holder" / "own", {"NORMAL": 4, "PNEUMONIA": 4})
+    with pytest.raises(DatasetLayoutError, match=r"holds one folder, own.*pass root='.*holder/own'"):
+        load_class_folders(tmp_path / "holder")
+    with pytest.raises(DatasetLayoutError, match=r"4 image files directly inside it.*one class folder: pass its parent"):
+        load_class_folders(root / "NORMAL")
+    with pytest.raises(DatasetLayoutError, match="No class folder .*CATS.*holds NORMAL, PNEUMONIA"):
+        load_class_folders(root, class_names=["NORMAL", "CATS"])
+    with pytest.raises(DatasetLayoutError, match="No folder at"):
+        load_class_folders(tmp_path / "nowhere")
+    phantom = write_phantom_dataset(tmp_path / "phantom", 4, 2, 2, size=32)
+    with pytest.raises(DatasetLayoutError, match=r"holds split folders .*load_folder\("):
+        load_class_folders(phantom)
+    (root / "EMPTY").mkdir()
+    with pytest.raises(DatasetLayoutError, match="EMPTY holds no readable images"):
+        load_class_folders(root)
+    with pytest.raises(ValueError, match="too few to give train, val and test one each"):
+        load_class_folders(root, class_names=["NORMAL", "PNEUMONIA"], val_fraction=0.4, test_fraction=0.4)
+
+
+def test_the_split_layout_reader_points_a_keras_layout_to_its_reader(tmp_path):
+    root = _keras_layout(tmp_path / "own", {"cats": 3, "dogs": 3})
+    with pytest.raises(DatasetLayoutError, match=r"holds the folders cats, dogs and no split folders.*load_class_folders"):
+        load_folder(root)
+
+
+@pytest.mark.parametrize("fractions, message", [((1.0, 0.1), "val_fraction=1.0"), ((0.5, 0.5), "leaves nothing"),
+                                                ((0.2, -0.1), "test_fraction=-0.1")])
+def test_stratified_split_refuses_fractions_that_do_not_fit(fractions, message):
+    with pytest.raises(ValueError, match=message):
+        stratified_split(Split(labels=np.array([0, 1] * 10)), *fractions)

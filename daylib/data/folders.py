@@ -1,8 +1,14 @@
-"""Reading a class-per-folder image tree (``<root>/<split>/<class>/<images>``) as file lists.
+"""Reading a class-per-folder image tree as file lists: with split folders, or the Keras layout.
 
-The Kaggle chest X-ray copy and the folders written by
-:func:`daylib.data.phantom.write_phantom_dataset` share this layout, as does
-``keras.utils.image_dataset_from_directory``. Reading it checks every file with
+Two layouts are read:
+
+- ``<root>/<split>/<class>/<images>`` (:func:`load_folder`): the Kaggle chest X-ray copy and
+  the folders written by :func:`daylib.data.phantom.write_phantom_dataset`;
+- ``<root>/<class>/<images>`` (:func:`load_class_folders`): the layout
+  ``keras.utils.image_dataset_from_directory`` expects (class names from the sub-folder names,
+  in sorted order, as Keras takes them), split into train / val / test at random by class.
+
+Each split folder of the first layout is itself in the second. Reading it checks every file with
 Pillow (its header, or with ``verify="decode"`` a full decode by
 :func:`daylib.data.images.load_image`) and skips stray and unreadable files
 with a warning that names them. A tree that is not in the layout gets an error
@@ -14,6 +20,7 @@ Example:
     >>> data = load_folder("/tmp/phantom_xray")
     >>> data.counts()["test"]
     {'NORMAL': 10, 'PNEUMONIA': 10}
+    >>> own = load_class_folders("my_xrays")          # my_xrays/NORMAL/*.png, my_xrays/PNEUMONIA/*.png
 """
 from __future__ import annotations
 
@@ -26,9 +33,10 @@ from PIL import Image
 
 from daylib.data.images import IMAGE_SUFFIXES, PILLOW_ERRORS, load_image
 from daylib.data.phantom import CLASS_NAMES
-from daylib.data.splits import SPLITS, ChestXrays, Split
+from daylib.data.splits import SPLITS, ChestXrays, Split, stratified_split
 
 LAYOUT = "<root>/{train,val,test}/{NORMAL,PNEUMONIA}/<image files>"
+KERAS_LAYOUT = "<root>/<class name>/<image files>, e.g. my_xrays/NORMAL/001.png and my_xrays/PNEUMONIA/002.png"
 
 VERIFY_DEFAULT = "header"
 """The default folder check, chosen from its measured cost (issue 13, on 2 shared CPU cores, one thread).
@@ -102,6 +110,82 @@ def load_folder(
     return ChestXrays(source=source, class_names=tuple(class_names), root=root, skipped=skipped, **parts)
 
 
+def load_class_folders(
+    root: Union[str, Path],
+    class_names: Optional[Sequence[str]] = None,
+    *,
+    val_fraction: float = 0.2,
+    test_fraction: float = 0.2,
+    seed: int = 0,
+    verify: str = VERIFY_DEFAULT,
+) -> ChestXrays:
+    """Read your own images in the ``keras.utils.image_dataset_from_directory`` layout, split by class.
+
+    The layout is ``root/<class>/<images>``: one sub-folder per class, any image files
+    Pillow reads inside (PNG, JPEG, ...). Like Keras, the class names default to the
+    sub-folder names in sorted order, and that order gives the labels 0, 1, ... The images
+    are split into train / val / test at random, each class keeping its share in each part
+    (:func:`daylib.data.splits.stratified_split`), seeded. Stray and unreadable files are
+    skipped with a warning, as in :func:`load_folder`.
+
+    Args:
+        root: the folder holding one sub-folder per class.
+        class_names: the class folders to read, in label order; ``None`` takes every
+            sub-folder, sorted.
+        val_fraction, test_fraction: the share of each class put in val and in test.
+        seed: the seed of the split.
+        verify: ``"header"`` or ``"decode"``, as in :func:`load_folder`.
+
+    Raises:
+        DatasetLayoutError: ``root`` is missing, holds split folders (then use
+            :func:`load_folder`), has fewer than two class folders, holds its images
+            directly, or a class folder has no readable image. Each message says what
+            was found and what to do.
+        ValueError: fractions that leave no image for a part (see ``stratified_split``).
+
+    Example:
+        >>> data = load_class_folders("my_xrays")
+        >>> data.class_names, len(data.train) + len(data.val) + len(data.test)
+        (('NORMAL', 'PNEUMONIA'), 60)
+    """
+    if verify not in ("header", "decode"):
+        raise ValueError(f"verify={verify!r}: use 'header' or 'decode'.")
+    root = Path(root)
+    if not root.is_dir():
+        raise DatasetLayoutError(f"No folder at {root}. Expected one sub-folder per class: {KERAS_LAYOUT}.")
+    folders = [p.name for p in _subfolders(root)]
+    if class_names is None:
+        if {name.lower() for name in folders} & set(SPLITS):
+            raise DatasetLayoutError(
+                f"{root} holds split folders ({', '.join(f for f in folders if f.lower() in SPLITS)}), not class "
+                f"folders: read it with daylib.data.folders.load_folder({str(root)!r}), which keeps your split, "
+                f"or pass one split, e.g. load_class_folders({str(root / folders[0])!r}).")
+        if len(folders) == 1 and len(_subfolders(root / folders[0])) >= 2:
+            raise DatasetLayoutError(
+                f"{root} holds one folder, {folders[0]}, and the class folders are inside it: pass "
+                f"root={str(root / folders[0])!r}. Expected {KERAS_LAYOUT}.")
+        if len(folders) < 2:
+            images = [p for p in sorted(root.iterdir()) if is_image_name(p)]
+            found = (f"{len(images)} image files directly inside it" if images else
+                     f"{len(folders)} sub-folder{'s' if len(folders) != 1 else ''}")
+            one_class = (f" It looks like one class folder: pass its parent, root={str(root.parent)!r}."
+                         if images and len(_subfolders(root.parent)) >= 2 else
+                         " Move each class's images into a folder named after the class.")
+            raise DatasetLayoutError(
+                f"{root} has {found}; a classifier needs one sub-folder per class, at least two: "
+                f"{KERAS_LAYOUT}.{one_class}")
+        class_names = folders
+    class_names = tuple(class_names)
+    missing = [name for name in class_names if not (root / name).is_dir()]
+    if missing:
+        raise DatasetLayoutError(f"No class folder {root / missing[0]}; {root} holds "
+                                 f"{', '.join(folders) or 'no sub-folders'}. Expected {KERAS_LAYOUT}.")
+    everything, skipped = read_split(root, class_names, verify)
+    train, val, test = stratified_split(everything, val_fraction, test_fraction, seed)
+    return ChestXrays(source="folder", train=train, val=val, test=test, class_names=class_names, root=root,
+                      skipped=skipped)
+
+
 def read_split(
     folder: Union[str, Path],
     class_names: Sequence[str] = CLASS_NAMES,
@@ -142,7 +226,8 @@ def read_split(
         broken += [p for p, ok in zip(images, readable) if not ok]
         good = [p for p, ok in zip(images, readable) if ok]
         if not good:
-            raise DatasetLayoutError(_layout_message(folder.parent, f"{class_dir} holds no readable images"))
+            raise DatasetLayoutError(f"{class_dir} holds no readable images: put the class's image files in it "
+                                     "(PNG, JPEG, ...), or leave the class out of class_names.")
         paths += good
         labels += [label] * len(good)
     if stray:
@@ -232,10 +317,16 @@ def layout_hint(
         if not renames:
             return f"{moved}: pass {argument}={str(base)!r}."
         return f"{moved}. {_rename_sentence(base, renames)}; then pass {argument}={str(base)!r}."
+    found = [p.name for p in _subfolders(root)]
+    if len(found) >= 2 and not {name.lower() for name in found} & set(SPLITS) and not all(
+            _case_match(root, name) for name in class_names):
+        return (f"{root} holds the folders {', '.join(found[:6])}{' ...' if len(found) > 6 else ''} and no split "
+                f"folders: if they are your classes (the Keras layout), read them with "
+                f"daylib.data.folders.load_class_folders({str(root)!r}), which splits them.")
     if all(_case_match(root, name) for name in class_names):
         return (f"{root} holds the class folders itself, so it is one split: "
                 f"pass its parent, {argument}={str(root.parent)!r}, "
-                f"or read it alone with daylib.data.folders.read_split({str(root)!r}).")
+                f"or read it alone with daylib.data.folders.load_class_folders({str(root)!r}), which splits it.")
     return None
 
 

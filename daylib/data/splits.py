@@ -223,6 +223,44 @@ def stratified_subset(split: Split, n: int, seed: int = 0) -> Split:
     return split.subset(np.sort(np.concatenate(index)))
 
 
+def stratified_split(split: Split, val_fraction: float = 0.2, test_fraction: float = 0.2,
+                     seed: int = 0) -> tuple[Split, Split, Split]:
+    """Split ``split`` at random into train / val / test, each class keeping its share in each part.
+
+    For images without patient ids (your own folder). Each class gives
+    ``round(fraction * size)`` images, at least one, to val and to test, and keeps the
+    rest (at least one) for train. Where file names carry patient ids, use
+    :func:`split_by_patient` instead, so that no patient is on both sides.
+
+    Raises:
+        ValueError: fractions outside [0, 1) or summing to 1 or more, or a class too small
+            to give every part an image (the message names it).
+
+    Example:
+        >>> split = Split(labels=np.array([0] * 10 + [1] * 10))
+        >>> [part.counts() for part in stratified_split(split, 0.2, 0.2)]
+        [{'NORMAL': 6, 'PNEUMONIA': 6}, {'NORMAL': 2, 'PNEUMONIA': 2}, {'NORMAL': 2, 'PNEUMONIA': 2}]
+    """
+    for name, value in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
+            raise ValueError(f"{name}={value!r} must be a number from 0 to below 1, e.g. 0.2.")
+    if val_fraction + test_fraction >= 1.0:
+        raise ValueError(f"val_fraction + test_fraction = {val_fraction + test_fraction:g} leaves nothing to train "
+                         "on: keep their sum below 1, e.g. 0.2 and 0.2.")
+    labels = np.asarray(split.labels, np.int64)
+    rng = np.random.default_rng(seed)
+    parts: list[list[np.ndarray]] = [[], [], []]
+    for label in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == label))
+        n_val, n_test = (max(1, round(f * len(members))) if f > 0 else 0 for f in (val_fraction, test_fraction))
+        if len(members) - n_val - n_test < 1:
+            raise ValueError(f"Class {int(label)} has only {len(members)} images: too few to give train, val and "
+                             "test one each. Add images to it, or lower val_fraction / test_fraction.")
+        for part, index in zip(parts, (members[n_val + n_test:], members[:n_val], members[n_val:n_val + n_test])):
+            part.append(index)
+    return tuple(split.subset(np.sort(np.concatenate(part))) for part in parts)
+
+
 def _class_quotas(sizes: np.ndarray, n: int) -> np.ndarray:
     """Split ``n`` in proportion to ``sizes`` (whole numbers, largest remainders rounded up)."""
     total = int(sizes.sum())
