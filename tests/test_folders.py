@@ -260,3 +260,9 @@ def test_the_split_layout_reader_points_a_keras_layout_to_its_reader(tmp_path):
 def test_stratified_split_refuses_fractions_that_do_not_fit(fractions, message):
     with pytest.raises(ValueError, match=message):
         stratified_split(Split(labels=np.array([0, 1] * 10)), *fractions)
+
+
+def test_a_class_folder_tree_without_splits_is_sent_to_the_keras_layout_reader(tmp_path):
+    root = _keras_layout(tmp_path / "my_xrays", {"NORMAL": 3, "PNEUMONIA": 3})
+    with pytest.raises(DatasetLayoutError, match=r"itself and no split folders \(the Keras layout\).*load_class_folders"):
+        load_folder(root)

@@ -324,9 +324,12 @@ def layout_hint(
                 f"folders: if they are your classes (the Keras layout), read them with "
                 f"daylib.data.folders.load_class_folders({str(root)!r}), which splits them.")
     if all(_case_match(root, name) for name in class_names):
-        return (f"{root} holds the class folders itself, so it is one split: "
-                f"pass its parent, {argument}={str(root.parent)!r}, "
-                f"or read it alone with daylib.data.folders.load_class_folders({str(root)!r}), which splits it.")
+        if root.name.lower() in SPLITS:
+            return (f"{root} holds the class folders itself, so it is one split: "
+                    f"pass its parent, {argument}={str(root.parent)!r}, "
+                    f"or read it alone with daylib.data.folders.read_split({str(root)!r}).")
+        return (f"{root} holds the class folders itself and no split folders (the Keras layout): read it with "
+                f"daylib.data.folders.load_class_folders({str(root)!r}), which splits it.")
     return None
 
 

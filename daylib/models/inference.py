@@ -20,6 +20,7 @@ Example:
 """
 from __future__ import annotations
 
+import functools
 import warnings
 import weakref
 from typing import Callable, Iterator, Optional, Union
@@ -51,10 +52,15 @@ def forward(model: keras.Model) -> Callable[[tf.Tensor], tf.Tensor]:
     compiled = _FORWARDS.get(require_model(model))
     if compiled is None:
         spec = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32)
-        compiled = tf.function(lambda images: model(images, training=False), input_signature=[spec],
-                               autograph=False)
+        # A partial (no __code__ of its own) makes TensorFlow count traces per model, so a lesson that
+        # builds many models does not trigger its "frequent retracing" warning.
+        compiled = tf.function(functools.partial(_inference, model), input_signature=[spec], autograph=False)
         _FORWARDS[model] = compiled
     return compiled
+
+
+def _inference(model: keras.Model, images: tf.Tensor) -> tf.Tensor:
+    return model(images, training=False)
 
 
 def predict(
