@@ -1,5 +1,9 @@
 """Percentile bootstrap confidence intervals of a metric on a (small) test set.
 
+The resampling itself (:func:`resample_indices`, :func:`resampled_metric`,
+:func:`defined_values`) is shared with :func:`daylib.evaluate.paired.paired_bootstrap`,
+which resamples the same cases for two models.
+
 Example:
     >>> low, high = bootstrap_ci(y_test, scores, "auc", seed=0)
 """
@@ -16,7 +20,7 @@ from daylib.evaluate.inputs import labels_and_scores, predicted_labels
 from daylib.evaluate.metrics import METRIC_LABELS, UndefinedMetricError, metric as named_metric
 from daylib.arguments import count, fraction, optional_seed
 
-__all__ = ["bootstrap_ci"]
+__all__ = ["bootstrap_ci", "known_metric", "resample_indices", "defined_values", "resampled_metric"]
 
 Metric = Union[str, Callable[[np.ndarray, np.ndarray], Optional[float]]]
 
@@ -62,25 +66,71 @@ def bootstrap_ci(
     """
     level = fraction(level, "level", open_low=True, open_high=True, example="0.95")
     n_resamples = count(n_resamples, "n_resamples", example=1000)
-    if not callable(metric) and metric not in METRIC_LABELS:
-        raise ValueError(f"Unknown metric {metric!r}; use one of {', '.join(METRIC_LABELS)} or a function.")
+    metric = known_metric(metric)
     y, s, k = labels_and_scores(y_true, scores)
-    indices = np.random.default_rng(optional_seed(seed)).integers(0, len(y), size=(n_resamples, len(y)))
-    values = _resampled(metric, y, s, k, threshold, indices)
-    values = values[~np.isnan(values)]
-    if len(values) < n_resamples / 2:
-        name = metric if isinstance(metric, str) else getattr(metric, "__name__", "the metric")
-        raise UndefinedMetricError(
-            f"{name} is undefined in {n_resamples - len(values)} of {n_resamples} bootstrap resamples: "
-            "the test set is too small or has too few cases of one class for an interval."
-        )
+    indices = resample_indices(len(y), n_resamples, seed)
+    values = defined_values(resampled_metric(metric, y, s, k, threshold, indices), metric)
     low, high = np.quantile(values, [(1 - level) / 2, (1 + level) / 2])
     return float(low), float(high)
 
 
-def _resampled(metric: Metric, y: np.ndarray, s: np.ndarray, k: int, threshold: float,
-               indices: np.ndarray) -> np.ndarray:
-    """The metric on each resample ``y[indices[b]], s[indices[b]]``; NaN where it is undefined."""
+def known_metric(metric: Metric) -> Metric:
+    """``metric`` itself if it is a key of :data:`~daylib.evaluate.metrics.METRIC_LABELS` or a function.
+
+    Raises:
+        ValueError: an unknown metric name.
+
+    Example:
+        >>> known_metric("auc")
+        'auc'
+    """
+    if not callable(metric) and metric not in METRIC_LABELS:
+        raise ValueError(f"Unknown metric {metric!r}; use one of {', '.join(METRIC_LABELS)} or a function.")
+    return metric
+
+
+def resample_indices(n: int, n_resamples: int, seed: Optional[int]) -> np.ndarray:
+    """Row ``b`` holds the ``n`` case indices of bootstrap resample ``b`` (drawn with replacement, seeded).
+
+    Example:
+        >>> resample_indices(5, 2, seed=0).shape
+        (2, 5)
+    """
+    return np.random.default_rng(optional_seed(seed)).integers(0, n, size=(n_resamples, n))
+
+
+def defined_values(values: np.ndarray, metric: Metric) -> np.ndarray:
+    """The resampled values where the metric is defined (not NaN).
+
+    Raises:
+        UndefinedMetricError: the metric is undefined in more than half of the resamples.
+
+    Example:
+        >>> defined_values(np.array([0.5, np.nan, 0.7]), "auc").tolist()
+        [0.5, 0.7]
+    """
+    kept = values[~np.isnan(values)]
+    if len(kept) < len(values) / 2:
+        name = metric if isinstance(metric, str) else getattr(metric, "__name__", "the metric")
+        raise UndefinedMetricError(
+            f"{name} is undefined in {len(values) - len(kept)} of {len(values)} bootstrap resamples: "
+            "the test set is too small or has too few cases of one class for an interval."
+        )
+    return kept
+
+
+def resampled_metric(metric: Metric, y: np.ndarray, s: np.ndarray, k: int, threshold: float,
+                     indices: np.ndarray) -> np.ndarray:
+    """The metric on each resample ``y[indices[b]], s[indices[b]]``; NaN where it is undefined.
+
+    ``y, s, k`` come from :func:`~daylib.evaluate.inputs.labels_and_scores`; accuracy and AUC
+    are computed for all resamples at once (see :func:`bootstrap_ci`).
+
+    Example:
+        >>> y, s, k = labels_and_scores([0, 1, 1], [0.2, 0.9, 0.4])
+        >>> resampled_metric("accuracy", y, s, k, 0.5, np.array([[0, 1, 2], [1, 1, 1]])).round(3).tolist()
+        [0.667, 1.0]
+    """
     if metric == "accuracy":
         return (predicted_labels(s, threshold) == y)[indices].mean(axis=1)
     if metric == "auc":
