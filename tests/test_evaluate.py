@@ -22,7 +22,7 @@ from daylib.evaluate import (  # noqa: E402
     roc_curve,
 )
 from daylib.training import TrainingHistory  # noqa: E402
-from daylib.viz.results import FINE_TUNE_LABEL, plot_confusion_matrix, plot_history, plot_roc  # noqa: E402
+from daylib.viz.results import FINE_TUNE_LABEL, KEPT_LABEL, plot_confusion_matrix, plot_history, plot_roc  # noqa: E402
 
 # 4 negatives, 6 positives. At threshold 0.5: TN=3 FP=1 (0.6) | TP=4 FN=2 (0.3, 0.45).
 Y = np.array([0, 0, 0, 0, 1, 1, 1, 1, 1, 1])
@@ -282,14 +282,35 @@ def test_history_plot_marks_where_fine_tuning_starts():
     assert len(marks) == 1 and list(marks[0].get_xdata()) == [3.5, 3.5]
     training = next(line for line in fig.axes[0].lines if line.get_label() == "training")
     assert list(training.get_xdata()) == [1, 2, 3, 4, 5]
+    from_scratch = TrainingHistory.from_logs(logs, fine_tune_epoch=0).plot()  # fine-tuned from epoch 0: no phase 1
+    assert FINE_TUNE_LABEL not in [line.get_label() for line in from_scratch.axes[0].lines]
     with pytest.raises(ValueError, match="No logged values"):
         plot_history({"loss": [1.0]}, ["auc"])
+
+
+def test_phase_two_curves_start_from_the_kept_epoch():
+    logs = [{"epoch": e, "loss": [1.0, 0.8, 0.6, 0.7, 0.9, 0.5, 0.4][e]} for e in range(7)]
+    history = TrainingHistory.from_logs(logs, fine_tune_epoch=5, best_epochs={"head": 2, "fine_tune": 6})
+    ax = history.plot().axes[0]
+    by_label = {line.get_label(): line for line in ax.lines}
+    assert list(by_label["training"].get_xdata()) == [1, 2, 3, 4, 5]          # phase 1 alone
+    star = by_label[KEPT_LABEL]
+    assert (list(star.get_xdata()), list(star.get_ydata())) == ([3], [0.6])  # epoch 3 (index 2) was kept
+    connectors = [line for line in ax.lines if line.get_linestyle() == ":" and list(line.get_xdata()) == [3, 6]]
+    assert len(connectors) == 1 and list(connectors[0].get_ydata()) == [0.6, 0.5]  # phase 2 starts from it
+    phase_two = [line for line in ax.lines if list(line.get_xdata()) == [6, 7]]
+    assert len(phase_two) == 1 and phase_two[0].get_color() == by_label["training"].get_color()
+    last_kept = TrainingHistory.from_logs(logs, fine_tune_epoch=5, best_epochs={"head": 4}).plot().axes[0]
+    assert KEPT_LABEL not in [line.get_label() for line in last_kept.lines]  # nothing to mark: it continued
 
 
 def test_confusion_and_roc_figures_show_the_numbers():
     report = evaluate(Y, S, class_names=["normal", "pneumonia"], bootstrap=0)
     fig = plot_confusion_matrix(report)
     assert sorted(text.get_text() for text in fig.axes[0].texts) == ["1", "2", "3", "4"]
+    assert fig.axes[0].get_title() == "Confusion matrix: counts"
+    titled = plot_confusion_matrix(evaluate(Y, S, dataset="phantom", bootstrap=0), normalize=True).axes[0]
+    assert titled.get_title() == f"Confusion matrix on {len(Y)} phantom images: share of each true class"
     fig = plot_confusion_matrix(report.confusion, normalize=True)
     assert sorted(text.get_text() for text in fig.axes[0].texts) == ["0.25", "0.33", "0.67", "0.75"]
     fig = plot_roc(Y, S, threshold=0.5)

@@ -21,9 +21,10 @@ from daylib.evaluate import Report, UndefinedMetricError, roc_auc, roc_curve
 from daylib.evaluate.inputs import labels_and_scores, predicted_labels
 from daylib.arguments import count, names
 
-__all__ = ["plot_history", "plot_confusion_matrix", "plot_roc", "FINE_TUNE_LABEL"]
+__all__ = ["plot_history", "plot_confusion_matrix", "plot_roc", "FINE_TUNE_LABEL", "KEPT_LABEL"]
 
 FINE_TUNE_LABEL = "fine-tuning starts"
+KEPT_LABEL = "kept epoch (phase 2 starts from it)"
 DEFAULT_METRICS = ("loss", "accuracy", "auc")
 
 
@@ -40,6 +41,16 @@ def _history_parts(history) -> tuple[dict[str, list[float]], list[int], Optional
         )
     epochs = list(getattr(history, "epoch", range(len(next(iter(logs.values()), [])))))
     return logs, epochs, getattr(history, "fine_tune_epoch", None)
+
+
+def _restart(history, epochs: list[int], fine_tune_epoch: Optional[int]) -> Optional[tuple[int, int]]:
+    """Positions of phase 1's kept epoch and of phase 2's first epoch, when phase 2 restarted from an earlier epoch."""
+    kept = getattr(history, "best_epochs", {}).get("head")
+    if fine_tune_epoch is None or kept is None or fine_tune_epoch not in epochs or kept not in epochs:
+        return None
+    first = epochs.index(fine_tune_epoch)
+    kept_at = epochs.index(kept)
+    return (kept_at, first) if kept_at < first - 1 else None
 
 
 def _curve(logs: dict, key: str, epochs: int) -> np.ndarray:
@@ -68,9 +79,13 @@ def plot_history(
         metrics: metric names without the ``val_`` prefix; default: those of
             ``loss, accuracy, auc`` that were logged.
         fine_tune_epoch: index of the first fine-tuning epoch; read from a ``TrainingHistory``
-            when not given. A dashed vertical line marks where fine-tuning starts.
+            when not given. A dashed vertical line marks where fine-tuning starts, when a phase 1
+            came before it (a run that fine-tuned from its first epoch, e.g. from scratch, has none).
 
-    Epochs are numbered from 1 on the x axis.
+    Epochs are numbered from 1 on the x axis. When phase 1 kept an earlier epoch than its last
+    (a ``TrainingHistory``'s ``best_epochs["head"]``), phase 2 starts from that epoch's weights,
+    not from the last epoch's: the kept epoch is starred, and each phase-2 curve starts with a
+    dotted line from it.
 
     Raises:
         ValueError: not a history, no epochs, a metric not logged (or one string as
@@ -93,14 +108,25 @@ def plot_history(
             f"fine_tune_epoch {fine_tune_epoch} is after the last epoch ({max(epochs)}) of the history: pass the index "
             f"of the first fine-tuning epoch (at most {max(epochs) + 1}), or None."
         )
+    restart = _restart(history, epochs, fine_tune_epoch)
     fig, axes = plt.subplots(1, len(shown), figsize=(4.5 * len(shown), 3.4), squeeze=False)
     x = np.asarray(epochs) + 1
     for ax, name in zip(axes[0], shown):
         for key, style in ((name, "-o"), (f"val_{name}", "--o")):
             if key in logs:
                 label = "validation" if key.startswith("val_") else "training"
-                ax.plot(x, _curve(logs, key, len(epochs)), style, markersize=3, label=label)
-        if fine_tune_epoch is not None:
+                values = _curve(logs, key, len(epochs))
+                if restart is None:
+                    ax.plot(x, values, style, markersize=3, label=label)
+                    continue
+                kept, first = restart
+                line, = ax.plot(x[:first], values[:first], style, markersize=3, label=label)
+                colour = line.get_color()
+                ax.plot(x[first:], values[first:], style, markersize=3, color=colour)
+                ax.plot(x[[kept, first]], values[[kept, first]], ":", color=colour, linewidth=1)
+                ax.plot(x[kept], values[kept], "*", color=colour, markersize=10,
+                        label=KEPT_LABEL if key == name else None)
+        if fine_tune_epoch is not None and min(epochs) < fine_tune_epoch:  # a run with no phase 1 gets no line
             ax.axvline(fine_tune_epoch + 0.5, color="gray", linestyle=":", label=FINE_TUNE_LABEL)
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -116,6 +142,7 @@ def plot_confusion_matrix(
     class_names: Optional[Sequence[str]] = None,
     *,
     normalize: bool = False,
+    title: Optional[str] = None,
 ) -> Figure:
     """Confusion matrix as an annotated heatmap (rows: true class, columns: predicted).
 
@@ -123,6 +150,8 @@ def plot_confusion_matrix(
         confusion: a :class:`daylib.evaluate.Report` or a ``(K, K)`` count matrix.
         class_names: labels; taken from the report when not given.
         normalize: show each row as fractions of that true class (recall on the diagonal).
+        title: the figure's title; by default it says what the cells hold (and, for a report,
+            the dataset and the number of images).
 
     Raises:
         ValueError: not a square ``(K, K)`` matrix of counts (whole numbers, at least 0), class
@@ -131,8 +160,10 @@ def plot_confusion_matrix(
     Example:
         >>> fig = plot_confusion_matrix(np.array([[50, 10], [5, 35]]), ["normal", "pneumonia"])
     """
+    where = ""
     if isinstance(confusion, Report):
         class_names = confusion.class_names if class_names is None else class_names
+        where = f" on {confusion.n} {confusion.dataset} images" if confusion.dataset != "unspecified" else ""
         confusion = confusion.confusion
     counts = np.asarray(confusion)
     if counts.ndim != 2 or counts.shape[0] != counts.shape[1] or counts.size == 0:
@@ -165,6 +196,9 @@ def plot_confusion_matrix(
         for j in range(k):
             text = f"{values[i, j]:.2f}" if normalize else str(int(values[i, j]))
             ax.text(j, i, text, ha="center", va="center", color="white" if values[i, j] > middle else "black")
+    if title is None:
+        title = f"Confusion matrix{where}" + (": share of each true class" if normalize else ": counts")
+    ax.set_title(title, fontsize=10, wrap=True)
     fig.tight_layout()
     plt.close(fig)  # returned: shown once in a notebook, not also by the inline backend
     return fig
