@@ -56,9 +56,19 @@ def test_show_heatmaps_titles_classes_and_methods():
     images = np.zeros((2, 8, 8, 3), np.uint8)
     maps = np.random.default_rng(0).random((2, 2, 8, 8))
     fig = show_heatmaps(images, maps, classes=[[285, 281], [281, 285]], class_names={285: "Egyptian cat", 281: "tabby"})
-    axes = np.array(fig.axes).reshape(2, 3)
+    axes = np.array(fig.axes[:-1]).reshape(2, 3)
     assert [ax.get_title() for ax in axes[0]] == ["image", "Egyptian cat (285)", "tabby (281)"]
     assert axes[1, 1].get_title() == "tabby (281)"
+    bar = fig.axes[-1]  # the colour scale, in the overlays' own colours
+    assert bar.get_ylabel() == "heat" and [t.get_text() for t in bar.get_yticklabels()] == ["0.0", "0.5", "1.0"]
+    expected = colorize(np.array([[0.0, 1.0]]))[0] / 255
+    np.testing.assert_allclose(bar.collections[-1].cmap([0.0, 1.0])[:, :3], expected, atol=1 / 255)
+    assert len(show_heatmaps(images, maps, colour_bar=False).axes) == 6
+    plt.close(fig)
+    zero = maps.copy()
+    zero[1, 0] = 0.0
+    fig = show_heatmaps(images, zero, classes=[[285, 281], [281, 285]], class_names={285: "cat", 281: "tabby"})
+    assert fig.axes[4].get_title() == "tabby (281) · all zero"  # an empty map is labelled, not plain blue
     plt.close(fig)
     methods = {"Grad-CAM": maps[:, 0], "Score-CAM": maps[:, 1]}
     fig = show_heatmaps(images, methods, classes=285, class_names=lambda i: "cat", show_raw=True)

@@ -20,6 +20,8 @@ from typing import Callable, Mapping, Sequence, Union
 import cv2
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import ListedColormap, Normalize
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.textpath import text_to_path
@@ -147,6 +149,10 @@ def _wrap(line: str, points: float, fontsize: float) -> list[str]:
         chars = min(chars - 1, int(chars * points / widest))
 
 
+COLOUR_BAR_INCHES = 0.8
+"""Width the colour scale of :func:`show_heatmaps` adds to the figure, right of the panels."""
+
+
 def show_heatmaps(
     images: np.ndarray,
     heatmaps: Heatmaps,
@@ -157,8 +163,12 @@ def show_heatmaps(
     colormap: str = "jet",
     show_raw: bool = False,
     size: float = 2.6,
+    colour_bar: bool = True,
 ) -> Figure:
     """A grid: one row per image, the image first, then an overlay per class and/or method.
+
+    A colour bar on the right gives the heatmap's scale (0 to 1, in the overlays' colours), so
+    maps can be compared across panels; a panel whose map is all zero says so in its title.
 
     Args:
         images: ``(B, H, W, 3)`` (or one ``(H, W, 3)`` image).
@@ -172,6 +182,7 @@ def show_heatmaps(
         show_raw: also show each heatmap on its own (colour map, no image).
         size: inches per panel. Titles that do not fit on one line put the method above the
             class, wrap, and shrink (one font size for the whole figure; see :func:`fit_title`).
+        colour_bar: draw the colour scale (it is the figure's last axes).
 
     Raises:
         ImageError: images that are not RGB 0-255 (see :func:`daylib.data.images.to_rgb_batch`).
@@ -194,6 +205,7 @@ def show_heatmaps(
         for method, maps in panels:
             for k in range(maps.shape[1]):
                 parts = [part for part in (method, labels[row][k]) if part]
+                parts = parts if maps[row, k].any() else [*parts, "all zero"]
                 cells.append((_blend(image, maps[row, k], alpha, colormap), parts))
                 if show_raw:
                     raw = [*parts[:-1], f"{parts[-1]} (heatmap)"] if parts else ["(heatmap)"]
@@ -202,20 +214,35 @@ def show_heatmaps(
     fontsize = min(_panel_title(parts, width)[1] for cells in rows for _, parts in cells)  # one size for all
     rows = [[(picture, _panel_title(parts, width, fontsize)) for picture, parts in cells] for cells in rows]
     heights = [size + max(title_height(*title) for _, title in cells) for cells in rows]
+    bar_room = COLOUR_BAR_INCHES if colour_bar else 0.0
     fig, axes = plt.subplots(
-        len(rows), len(rows[0]), figsize=(size * len(rows[0]), sum(heights)), squeeze=False,
+        len(rows), len(rows[0]), figsize=(size * len(rows[0]) + bar_room, sum(heights)), squeeze=False,
         gridspec_kw={"height_ratios": heights},
     )
+    panels_right = 1.0 - bar_room / fig.get_size_inches()[0]
     for row, cells in enumerate(rows):
         for ax, (picture, (title, fontsize)) in zip(axes[row], cells):
             ax.imshow(picture)
             ax.set_title(title, fontsize=fontsize)
     for ax in axes.flat:
         ax.axis("off")
-    fig.tight_layout()
-    fig.tight_layout()  # again: the first pass resizes fixed-aspect images, which moves their titles
+    fig.tight_layout(rect=(0.0, 0.0, panels_right, 1.0))
+    fig.tight_layout(rect=(0.0, 0.0, panels_right, 1.0))  # again: the first pass resizes fixed-aspect images
+    if colour_bar:
+        _add_colour_bar(fig, colormap, panels_right)
     plt.close(fig)  # returned, not also drawn by the inline backend: shows once in a notebook
     return fig
+
+
+def _add_colour_bar(fig: Figure, colormap: str, left: float) -> None:
+    """A vertical 0-1 scale in the overlays' own (OpenCV) colours, in the strip right of ``left``."""
+    width = 0.12 / fig.get_size_inches()[0]
+    cax = fig.add_axes((left + width, 0.2, width, 0.6))
+    colours = colorize(np.linspace(0.0, 1.0, 256, dtype=np.float32)[None], colormap)[0] / 255.0
+    scale = ScalarMappable(Normalize(0.0, 1.0), ListedColormap(colours))
+    bar = fig.colorbar(scale, cax=cax, ticks=[0.0, 0.5, 1.0])
+    bar.ax.tick_params(labelsize=7)
+    bar.set_label("heat", fontsize=7)
 
 
 def _panel_title(parts: Sequence[str], width: float, fontsize: float = 9.0) -> tuple[str, float]:
