@@ -14,3 +14,7 @@ from daylib._quiet import import_tensorflow_quietly  # noqa: E402
 import_tensorflow_quietly()
 
 __version__ = "0.1.0"
+
+# daylib's own Keras layers register themselves when their module is imported; importing it here means a saved
+# course model reloads with keras.models.load_model("x.keras") after `import daylib`, with no custom_objects.
+from daylib.models import preprocessing as _preprocessing  # noqa: E402,F401
