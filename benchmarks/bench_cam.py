@@ -1,4 +1,4 @@
-"""How fast is daylib's Grad-CAM? Ratios measured side by side in one run, on the bundled model.
+"""How fast are daylib's heatmap methods? Ratios measured side by side in one run, on the bundled model.
 
 Compares, on EfficientNet-Lite0 (ImageNet weights) at 224 px with a batch of 32:
 
@@ -8,9 +8,23 @@ Compares, on EfficientNet-Lite0 (ImageNet weights) at 224 px with a batch of 32:
    (a gradient model built per call, one image and one class per pass, eager), for
    32 images x 3 classes (goal: at least 10x faster).
 3. daylib ``GradCAM`` with 3 classes per image against 1 class (goal: at most 1.6x).
+4. Every registered method (``daylib.cam.registry.methods()``, so methods added later
+   appear too), with its default options, against its own floor, the passes it cannot avoid:
+
+   - gradient CAMs (Grad-CAM, Grad-CAM++, LayerCAM, HiResCAM, XGrad-CAM): the forward
+     pass and the gradient to the layer;
+   - CAM, Eigen-CAM: the forward pass;
+   - Score-CAM: the forward pass and its ``B * max_channels`` masked forward passes in
+     batches of ``batch_size`` (goal: at most 1.2x);
+   - Ablation-CAM: the forward pass and its ``B * max_channels`` ablated passes of the
+     network after the layer, in batches of ``batch_size``;
+   - input-gradient methods (``uses_layer`` False, and Guided Grad-CAM): one input-gradient
+     pass of the batch per sample (SmoothGrad's ``samples``, Integrated Gradients'
+     ``steps + 1`` path points, 1 for the others); the ratio is time per sample over one pass.
 
 Timings are medians of several runs; the machine is shared, so read the ratios.
-Run: ``python benchmarks/bench_cam.py`` (about 1-2 minutes on a 2-core CPU).
+Run: ``python benchmarks/bench_cam.py`` (several minutes on a 2-core CPU;
+``--methods-only`` skips parts 1-3, ``--only scorecam,ablationcam`` picks methods).
 """
 from __future__ import annotations
 
@@ -27,6 +41,7 @@ import tensorflow as tf
 
 from daylib import config
 from daylib.cam import GradCAM
+from daylib.cam.registry import methods
 from daylib.data.images import load_image
 from daylib.models.efficientnet_lite import LAST_CONV_LAYER, efficientnet_lite0
 
@@ -91,16 +106,104 @@ def tutorial_grad_cam(image: np.ndarray, model: keras.Model, layer_name: str, cl
     return cv2.resize(heatmap.numpy(), image.shape[1::-1])
 
 
+FORWARD_ONLY = ("cam", "eigencam")
+
+
+def method_floor(key: str, cam: object, images: tf.Tensor) -> tuple[Callable[[], object], int, str]:
+    """The passes method ``key`` cannot avoid on ``images``, as a compiled callable; with its sample count and a note."""
+    split = cam.split
+    batch = int(images.shape[0])
+    forward = tf.function(lambda x: split(x))
+    if getattr(cam, "uses_layer", True) is False or key.startswith("guided"):
+        samples = getattr(cam, "samples", None) or (getattr(cam, "steps", 0) + 1 if hasattr(cam, "steps") else 1)
+
+        @tf.function
+        def input_gradient(x):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                logits = split(x)[1]
+                score = tf.reduce_sum(logits[:, 0])
+            return logits, tape.gradient(score, x)
+
+        return (lambda: input_gradient(images)), samples, f"input-gradient pass x {samples} samples"
+    if key in FORWARD_ONLY:
+        return (lambda: forward(images)), 1, "forward"
+    if key in ("scorecam", "ablationcam"):
+        channels = int(split(images[:1])[0].shape[-1])
+        kept = channels if cam.max_channels is None else min(cam.max_channels, channels)
+        size = min(cam.batch_size, batch * kept)
+        chunks = -(-batch * kept // size)
+        if key == "scorecam":
+            chunk = tf.constant(np.resize(images.numpy(), (size, *images.shape[1:])))
+            def one(x):
+                return split.head.probabilities(split(x)[1])
+        else:
+            chunk = tf.constant(np.resize(forward(images)[0].numpy(), (size, *split(images[:1])[0].shape[1:])))
+            one = cam.head
+
+        @tf.function
+        def passes():  # in one graph like the method's; each pass gets its own input so none is hoisted out
+            outputs = tf.map_fn(lambda i: one(chunk + tf.cast(i, tf.float32) * 1e-3), tf.range(chunks),
+                                fn_output_signature=tf.float32)
+            return forward(images), outputs
+
+        what = "masked forward" if key == "scorecam" else "ablated head"
+        return passes, 1, f"forward + {chunks} x {size} {what} passes"
+
+    @tf.function
+    def forward_and_gradient(x):
+        with tf.GradientTape() as tape:
+            features, logits = split(x)
+            score = tf.reduce_sum(logits[:, 0])
+        return features, logits, tape.gradient(score, features)  # the features too, or the forward pass is pruned
+
+    return (lambda: forward_and_gradient(images)), 1, "forward + gradient"
+
+
+def method_table(model: keras.Model, images: np.ndarray, repeats: int, only: set[str]) -> None:
+    """Each registered method against its floor, interleaved, printed as a table."""
+    tensor = tf.constant(images)
+    print(f"\nEvery registered method, default options, batch {len(images)}, predicted class; medians of {repeats}")
+    print(f"  {'method':<22} {'method ms':>11} {'floor ms':>11} {'ratio':>7}  floor")
+    for method in methods():
+        if only and method.key not in only:
+            continue
+        try:
+            cam = method.cls(model)
+        except ValueError as error:  # e.g. CAM on a model without a pooled Dense head
+            print(f"  {method.label:<22} not applicable: {str(error)[:60]}")
+            continue
+        floor, samples, note = method_floor(method.key, cam, tensor)
+        timings = interleaved_medians({"method": lambda: cam(images), "floor": floor}, repeats)
+        ratio = timings["method"] / (samples * timings["floor"])
+        goal = "  (goal <= 1.2)" if method.key == "scorecam" else ""
+        print(
+            f"  {method.label:<22} {timings['method'] * 1000:11.1f} {samples * timings['floor'] * 1000:11.1f} "
+            f"{ratio:6.2f}x  {note}{goal}",
+            flush=True,
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--size", type=int, default=224)
     parser.add_argument("--repeats", type=int, default=9, help="timed rounds of the fast variants (interleaved)")
     parser.add_argument("--tutorial-repeats", type=int, default=2, help="timed runs of the per-image tutorial loop (~40 s each)")
+    parser.add_argument("--method-repeats", type=int, default=3, help="timed rounds of each method and its floor")
+    parser.add_argument("--methods-only", action="store_true", help="skip the Grad-CAM comparisons (parts 1-3)")
+    parser.add_argument("--only", default="", help="comma-separated method keys for part 4 (default: all)")
     args = parser.parse_args()
 
     model = efficientnet_lite0(weights="imagenet", input_shape=(args.size, args.size, 3))
     images = sample_images(args.batch, args.size)
+    if not args.methods_only:
+        grad_cam_comparisons(model, images, args)
+    method_table(model, images, args.method_repeats, {key for key in args.only.split(",") if key})
+
+
+def grad_cam_comparisons(model: keras.Model, images: np.ndarray, args: argparse.Namespace) -> None:
+    """Parts 1-3: Grad-CAM against its floor, the tutorial loop, and 3 classes against 1."""
     one = np.full((args.batch,), CLASSES[0], np.int32)
     three = np.tile(np.array(CLASSES, np.int32), (args.batch, 1))
     cam = GradCAM(model)

@@ -16,7 +16,9 @@ import math
 import numbers
 from typing import Any, Optional, Sequence
 
-__all__ = ["count", "number", "positive", "fraction", "names", "optional_seed", "image_shape"]
+import numpy as np
+
+__all__ = ["count", "number", "positive", "fraction", "flag", "names", "optional_seed", "image_shape"]
 
 
 def count(value: Any, name: str, *, minimum: int = 1, maximum: Optional[int] = None, example: Optional[int] = None) -> int:
@@ -91,6 +93,21 @@ def fraction(value: Any, name: str, *, open_low: bool = False, open_high: bool =
         percent = f" (if {x:g} is a percentage, divide by 100)" if 1 < x <= 100 else ""
         raise ValueError(f"{name} must be within {low}0, 1{high}, got {x:g}{percent}. Pass e.g. {name}={example}.")
     return x
+
+
+def flag(value: Any, name: str) -> bool:
+    """``True`` or ``False`` (a NumPy bool too), as a bool; anything else is refused rather than read as truthy.
+
+    Raises:
+        ValueError: ``1``, ``"yes"``, ``None`` and every other non-bool; the message names ``name``.
+
+    Example:
+        >>> flag(np.bool_(True), "normalize")
+        True
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r:.60}.")
+    return bool(value)
 
 
 def names(values: Any, name: str, expected: Optional[int] = None, what: str = "items") -> list[str]:

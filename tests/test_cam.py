@@ -351,11 +351,21 @@ def test_score_cam_options_are_checked(nested_pair):
 
 
 # --- the method registry -------------------------------------------------------------------------
+CONTRACT_ORDER = [
+    ("cam", "CAM", "CAM"), ("gradcam", "Grad-CAM", "GradCAM"), ("gradcam++", "Grad-CAM++", "GradCAMPlusPlus"),
+    ("scorecam", "Score-CAM", "ScoreCAM"), ("layercam", "LayerCAM", "LayerCAM"),
+    ("hirescam", "HiResCAM", "HiResCAM"), ("xgradcam", "XGrad-CAM", "XGradCAM"), ("eigencam", "Eigen-CAM", "EigenCAM"),
+    ("ablationcam", "Ablation-CAM", "AblationCAM"),
+    ("saliency", "Saliency", "Saliency"), ("smoothgrad", "SmoothGrad", "SmoothGrad"),
+    ("integrated_gradients", "Integrated Gradients", "IntegratedGradients"),
+    ("guided_backprop", "Guided Backprop", "GuidedBackprop"), ("guided_gradcam", "Guided Grad-CAM", "GuidedGradCAM"),
+]
+"""The method contract's registry: keys, labels and class names, in this order (daylib.cam imports methods, then gradients)."""
+
+
 def test_the_registry_is_the_one_list_of_methods():
-    assert [(m.key, m.label, m.cls) for m in methods()] == [
-        ("cam", "CAM", CAM), ("gradcam", "Grad-CAM", GradCAM), ("gradcam++", "Grad-CAM++", GradCAMPlusPlus),
-        ("scorecam", "Score-CAM", ScoreCAM), ("layercam", "LayerCAM", LayerCAM),
-    ]
+    assert [(m.key, m.label, m.cls.__name__) for m in methods()] == CONTRACT_ORDER
+    assert [m.cls for m in methods()][:5] == [CAM, GradCAM, GradCAMPlusPlus, ScoreCAM, LayerCAM]
     assert dict(METHODS) == {m.label: m.cls for m in methods()} and METHODS["Grad-CAM"] is GradCAM
     assert list(METHODS.items())[0] == ("CAM", CAM)
     assert dict(METHOD_LABELS) == {m.key: m.label for m in methods()}

@@ -1,4 +1,5 @@
 """daylib.widgets: the render functions, their caches, and the explorers driven headless."""
+import ipywidgets as widgets
 import keras
 import numpy as np
 import pytest
@@ -273,6 +274,22 @@ def test_heatmap_explorer_builds_headless_with_the_right_controls(softmax_model,
     assert explorer.view.value == png_bytes(explorer.current_array())
     single = heatmap_explorer(softmax_model, images[1])
     assert single.image_picker is None and repr(single).startswith("HeatmapExplorer: an interactive widget")
+
+
+def test_the_method_picker_shows_full_labels_and_pixel_methods_disable_the_layer(softmax_model, images):
+    explorer = heatmap_explorer(softmax_model, images, method="Grad-CAM++")
+    assert isinstance(explorer.method, widgets.Dropdown) and explorer.method.value == "gradcam++"
+    assert ("Grad-CAM++", "gradcam++") in explorer.method.options and ("Integrated Gradients",
+                                                                      "integrated_gradients") in explorer.method.options
+    assert not explorer.layer.disabled and "daylib-colour-bar" in _dom_classes(explorer.colour_bar)
+    explorer.method.value = "saliency"
+    assert explorer.layer.disabled and "uses no layer" in explorer.layer_info.value
+    expected = render_heatmap(softmax_model, images[0], None, explorer.klass.value, "saliency", 0.4)
+    np.testing.assert_array_equal(explorer.current_array(), expected)
+    explorer.layer.value = explorer.layer.options[0]  # moving the (disabled) slider changes nothing
+    np.testing.assert_array_equal(explorer.current_array(), expected)
+    explorer.method.value = "gradcam"
+    assert not explorer.layer.disabled and "uses no layer" not in explorer.layer_info.value
 
 
 def test_heatmap_explorer_controls_update_the_view_and_only_heavy_ones_recompute(softmax_model, images, cam_calls):

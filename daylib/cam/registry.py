@@ -5,14 +5,15 @@ else reads the list: ``daylib.cam`` exports every registered class, :data:`METHO
 maps labels to classes (``METHODS["Grad-CAM"]``), :data:`METHOD_LABELS` keys to labels
 (the explorer's method toggle), :func:`method_key` reads any usual spelling, and the
 tests run on every entry. Adding a method is one decorated class in
-:mod:`daylib.cam.methods` (and its tests).
+:mod:`daylib.cam.methods` (a CAM) or :mod:`daylib.cam.gradients` (an attribution on the input
+pixels), and its tests.
 
 Example:
     >>> from daylib.cam.registry import METHODS, method_class, method_key
     >>> method_key("Grad-CAM++"), method_class("score_cam").__name__
     ('gradcam++', 'ScoreCAM')
-    >>> list(METHODS)
-    ['CAM', 'Grad-CAM', 'Grad-CAM++', 'Score-CAM', 'LayerCAM']
+    >>> list(METHODS)[:6]
+    ['CAM', 'Grad-CAM', 'Grad-CAM++', 'Score-CAM', 'LayerCAM', 'HiResCAM']
 """
 from __future__ import annotations
 
@@ -74,8 +75,10 @@ def methods() -> tuple[Method, ...]:
     """Every registered method, in the order the classes were defined.
 
     Example:
-        >>> [method.key for method in methods()]
+        >>> [method.key for method in methods()][:5]
         ['cam', 'gradcam', 'gradcam++', 'scorecam', 'layercam']
+        >>> len(methods())                     # 9 CAMs and 5 input-gradient methods
+        14
     """
     return tuple(_METHODS.values())
 

@@ -25,7 +25,7 @@ from typing import Callable, Optional
 
 import keras
 
-from daylib.arguments import image_shape
+from daylib.arguments import flag, image_shape
 from daylib.models.efficientnet_lite import efficientnet_lite0
 from daylib.models.preprocessing import preprocessing_layer
 from daylib.network import reachable
@@ -121,8 +121,7 @@ def backbone(
     spec = get_spec(name)
     if weights not in ("imagenet", None):
         raise ValueError(f"weights must be 'imagenet' or None, got {weights!r}.")
-    if not isinstance(include_top, bool):
-        raise ValueError(f"include_top must be True or False, got {include_top!r}.")
+    include_top = flag(include_top, "include_top")
     if pooling not in (None, "avg", "max"):
         raise ValueError(f"pooling must be None (a 4-D feature map), 'avg' or 'max', got {pooling!r}.")
     if input_shape is None:

@@ -2,7 +2,8 @@
 
 Submodules: :mod:`daylib.viz.heatmaps` (``overlay``, ``show_heatmaps``),
 :mod:`daylib.viz.xrays` (``show_xrays``), :mod:`daylib.viz.results` (curves,
-confusion matrix, ROC).
+confusion matrix, ROC), :mod:`daylib.viz.sanity` (``show_randomization``, ``plot_similarity``:
+the sanity checks' figures).
 
 Example:
     >>> from daylib.viz import notebook_style

@@ -19,7 +19,7 @@ from matplotlib.ticker import MaxNLocator
 
 from daylib.evaluate import Report, UndefinedMetricError, roc_auc, roc_curve
 from daylib.evaluate.inputs import labels_and_scores, predicted_labels
-from daylib.arguments import count, names
+from daylib.arguments import count, flag, names
 
 __all__ = ["plot_history", "plot_confusion_matrix", "plot_roc", "FINE_TUNE_LABEL", "KEPT_LABEL"]
 
@@ -174,8 +174,7 @@ def plot_confusion_matrix(
     if counts.dtype == bool or not np.issubdtype(counts.dtype, np.number) or not np.all(np.isfinite(counts)) \
             or counts.min() < 0 or not np.array_equal(counts, np.round(counts)):
         raise ValueError(f"A confusion matrix holds counts (whole numbers, at least 0); got {counts.tolist()!r:.80}.")
-    if not isinstance(normalize, bool):
-        raise ValueError(f"normalize must be True or False, got {normalize!r}.")
+    normalize = flag(normalize, "normalize")
     k = len(counts)
     labels = [str(i) for i in range(k)] if class_names is None else names(class_names, "class_names", k, "classes")
     if normalize:

@@ -20,11 +20,14 @@ import keras
 import numpy as np
 
 from daylib.arguments import fraction, names
+from daylib.cam.registry import METHOD_LABELS, method_key
 from daylib.models.layers import LayerRef, feature_layers
+from daylib.viz.heatmaps import colorize
 from daylib.widgets.render import chosen_layers, png_bytes
 
 __all__ = [
-    "LABEL_STYLE", "WIDE", "Explorer", "alpha_slider", "image_picker", "image_view", "layer_paths", "layer_slider",
+    "LABEL_STYLE", "WIDE", "Explorer", "alpha_slider", "colour_bar", "image_picker", "image_view", "layer_paths",
+    "layer_slider", "method_picker",
 ]
 
 WIDE = "95%"
@@ -89,6 +92,41 @@ def alpha_slider(value: float) -> widgets.FloatSlider:
     return widgets.FloatSlider(
         value=fraction(value, "alpha", example="0.4"), min=0.0, max=1.0, step=0.05, description="alpha", readout_format=".2f", style=LABEL_STYLE
     ).add_class("daylib-alpha")
+
+
+def method_picker(method: str) -> widgets.Dropdown:
+    """A drop-down of every registered heatmap method, by its full label (values are the keys).
+
+    Raises:
+        ValueError: an unknown method (the message lists the known ones).
+
+    Example:
+        >>> method_picker("Grad-CAM++").value
+        'gradcam++'
+    """
+    return widgets.Dropdown(
+        options=[(label, key) for key, label in METHOD_LABELS.items()], value=method_key(method),
+        description="method", layout=widgets.Layout(width="300px"), style=LABEL_STYLE,
+    ).add_class("daylib-method")
+
+
+def colour_bar(colormap: str = "jet", width: int = 200) -> widgets.HBox:
+    """The heatmap colour scale: a strip from 0 (left) to 1 (right) in ``colormap``, with its ends labelled.
+
+    Raises:
+        ValueError: an unknown colour map (see :func:`daylib.viz.heatmaps.colorize`).
+
+    Example:
+        >>> colour_bar("jet").children[0].value
+        '0'
+    """
+    strip = colorize(np.tile(np.linspace(0.0, 1.0, 256, dtype=np.float32), (12, 1)), colormap)
+    image = widgets.Image(value=png_bytes(strip), format="png",
+                          layout=widgets.Layout(width=f"{int(width)}px", height="12px"))
+    return widgets.HBox(
+        [widgets.Label("0"), image, widgets.Label("1 (highest heat)")],
+        layout=widgets.Layout(align_items="center"),
+    ).add_class("daylib-colour-bar")
 
 
 def layer_paths(model: keras.Model, layers: Optional[Sequence[LayerRef]]) -> list[str]:

@@ -22,14 +22,15 @@ import ipywidgets as widgets
 import keras
 import numpy as np
 
-from daylib.cam import METHOD_LABELS, method_key
+from daylib.cam import METHOD_LABELS, method_class
 from daylib.cam.targets import as_heatmaps
 from daylib.data.images import to_rgb_batch
 from daylib.arguments import count, names
 from daylib.models.layers import LayerRef, find_layer
 from daylib.viz.heatmaps import overlay
 from daylib.widgets.controls import (
-    LABEL_STYLE, WIDE, Explorer, alpha_slider, image_picker, image_view, layer_paths, layer_slider,
+    LABEL_STYLE, WIDE, Explorer, alpha_slider, colour_bar, image_picker, image_view, layer_paths, layer_slider,
+    method_picker,
 )
 from daylib.widgets.render import MAX_CHANNELS, FeatureMaps, HeatmapRenderer, default_class_names, feature_grid
 
@@ -39,7 +40,7 @@ __all__ = [
 
 ZERO_MAP_WARNING = r".*heatmap\(s\) are all zero"
 class HeatmapExplorer(Explorer):
-    """Heatmaps of a classifier, live: layer slider, class selector, method toggle, alpha, image picker.
+    """Heatmaps of a classifier, live: layer slider, class selector, method picker, alpha, image picker.
 
     Changing the layer, class, method or image computes a heatmap (once: they are cached
     per image, layer, class and method); changing alpha only re-blends. Picking another
@@ -51,7 +52,9 @@ class HeatmapExplorer(Explorer):
         layer: ``SelectionSlider`` of layer paths (class ``daylib-layer``), default the last conv layer.
         klass: ``Dropdown`` of ``(label, class index)`` (``daylib-class``): the top-k classes first,
             labelled with their probability ("Egyptian cat (0.78)"), then every other class by name.
-        alpha: ``FloatSlider`` (``daylib-alpha``); method: ``ToggleButtons`` (``daylib-method``).
+        alpha: ``FloatSlider`` (``daylib-alpha``); method: ``Dropdown`` of every registered method by its
+            full label (``daylib-method``); the layer slider is disabled for methods that use no layer.
+        colour_bar: the colour scale of the heatmap, 0 to 1 (``daylib-colour-bar``).
         image_picker: ``Dropdown`` (``daylib-image``), or ``None`` for one image.
         view: the ``Image`` showing the overlay PNG (``daylib-heatmap``); status: an ``HTML`` line.
         renderer: the :class:`~daylib.widgets.render.HeatmapRenderer` doing the work.
@@ -88,17 +91,16 @@ class HeatmapExplorer(Explorer):
             options=self._class_options(0), value=self.renderer.top_classes(0, 1)[0][0], description="class",
             layout=widgets.Layout(width="360px"), style=LABEL_STYLE,
         ).add_class("daylib-class")
-        self.method = widgets.ToggleButtons(
-            options=[(label, key) for key, label in METHOD_LABELS.items()], value=method_key(method),
-            style={"button_width": "105px"},
-        ).add_class("daylib-method")
+        self.method = method_picker(method)
         self.alpha = alpha_slider(alpha)
         self.view = image_view(size, size).add_class("daylib-heatmap")
+        self.colour_bar = colour_bar(colormap)
         self.status = widgets.HTML().add_class("daylib-status")
         self._heatmap: Optional[np.ndarray] = None
         top_row = [w for w in (self.image_picker, self.klass) if w is not None]
         super().__init__(
-            [self.method, widgets.HBox(top_row), self.layer, self.layer_info, self.alpha, self.view, self.status]
+            [self.method, widgets.HBox(top_row), self.layer, self.layer_info, self.alpha, self.view, self.colour_bar,
+             self.status]
         )
         for control in (self.layer, self.klass, self.method):
             control.observe(self._recompute, names="value")
@@ -157,12 +159,16 @@ class HeatmapExplorer(Explorer):
             self._heatmap = None
             note = f"<span style='color:#b00'>{html.escape(str(error))}</span>"
         self.status.value = note
-        index = self.layer.index
-        shape = find_layer(self.renderer.model, layer)[1].output.shape
-        self.layer_info.value = (
-            f"<code>{html.escape(layer)}</code> &middot; {shape[1]}&times;{shape[2]}&times;{shape[3]} "
-            f"&middot; layer {index + 1} of {len(self.layer.options)}"
-        )
+        self.layer.disabled = not method_class(method).uses_layer
+        if self.layer.disabled:
+            self.layer_info.value = f"{html.escape(METHOD_LABELS[method])} explains the input pixels: it uses no layer."
+        else:
+            index = self.layer.index
+            shape = find_layer(self.renderer.model, layer)[1].output.shape
+            self.layer_info.value = (
+                f"<code>{html.escape(layer)}</code> &middot; {shape[1]}&times;{shape[2]}&times;{shape[3]} "
+                f"&middot; layer {index + 1} of {len(self.layer.options)}"
+            )
         self._blend()
 
     def _blend(self, _change: Optional[dict] = None) -> None:
@@ -323,7 +329,8 @@ def heatmap_explorer(
         model: a classifier taking RGB 0-255 images.
         images: one ``(H, W, 3)`` image or a batch, at the model's input size.
         class_names: names by class index (default: ImageNet names for 1000 classes, else "class i").
-        method: the method shown first: ``"cam"``, ``"gradcam"``, ``"gradcam++"``, ``"scorecam"``, ``"layercam"``.
+        method: the method shown first, any key or label of :data:`daylib.cam.METHOD_LABELS` (``"gradcam"``,
+            ``"Grad-CAM++"``, ``"guided_backprop"``...). Methods that explain the input pixels disable the layer slider.
         options: ``layers`` (default :func:`~daylib.models.layers.feature_layers`), ``top_k``,
             ``alpha``, ``colormap``, ``size`` (CSS size of the picture), ``image_titles``.
 

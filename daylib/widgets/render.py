@@ -165,6 +165,8 @@ class HeatmapRenderer:
     def cam(self, method: str, layer: LayerRef) -> BaseCAM:
         """The CAM object for ``method`` at ``layer``, built on first use and kept.
 
+        Methods that explain the input pixels (``uses_layer`` False, e.g. Saliency) ignore ``layer``.
+
         Raises:
             ValueError: the method does not apply here (CAM away from the layer feeding
                 global average pooling and the final Dense); the same error every time.
@@ -173,10 +175,11 @@ class HeatmapRenderer:
             >>> renderer.cam("gradcam", None) is renderer.cam("Grad-CAM", -1)
             True
         """
-        key = (method_key(method), self.layer_path(layer))
+        cls = method_class(method)
+        key = (method_key(method), self.layer_path(layer) if cls.uses_layer else None)
         if key not in self._cams:
             try:
-                self._cams[key] = method_class(key[0])(self.model, key[1])
+                self._cams[key] = cls(self.model, key[1])
             except ValueError as error:
                 self._cams[key] = error
         found = self._cams[key]
@@ -221,9 +224,10 @@ class HeatmapRenderer:
         """
         index = self._index(image_index)
         class_index = self.top_classes(index, 1)[0][0] if class_index is None else one_class(class_index)
-        key = (index, self.layer_path(layer), class_index, method_key(method))
+        uses_layer = method_class(method).uses_layer
+        key = (index, self.layer_path(layer) if uses_layer else None, class_index, method_key(method))
         if key not in self._maps:
-            cam = self.cam(key[3], key[1])
+            cam = self.cam(key[3], layer)
             if len(self._maps) >= MAX_CACHED_HEATMAPS:
                 self._maps.pop(next(iter(self._maps)))
             self._maps[key] = cam(self.images[index : index + 1], classes=key[2])[0]

@@ -1,0 +1,652 @@
+"""Sanity checks for heatmaps (Adebayo et al., NeurIPS 2018): does the map change when the model does?
+
+A heatmap that explains the model must change when the model's weights are destroyed,
+or when the model is trained on labels that mean nothing. A map that stays the same is an
+edge detector of the image, whatever it looks like. Three tests:
+
+- :func:`cascading_randomization`: on a copy of the model, re-initialise the weights block
+  by block from the logits downwards (the changes add up) and recompute every method's maps
+  after each step;
+- :func:`independent_randomization`: re-initialise one block at a time, the others intact;
+- :func:`data_randomization`: train the same small transfer model twice, on the true and
+  on permuted labels, and compare the two models' maps.
+
+Each compares the maps with the original ones per image by four similarities:
+``spearman_abs`` (Spearman rank correlation of the returned [0, 1] maps),
+``spearman_signed`` (of ``last_signed_maps``, where the method has them; ``None`` otherwise),
+``ssim`` (:func:`skimage.metrics.structural_similarity`, ``data_range=1``) and ``hog``
+(Pearson correlation of :func:`skimage.feature.hog` of both maps, 8 x 8 cells per map, 2 x 2 cells
+per block). A correlation between two constant maps (e.g. two all-zero maps) is 1 if they are
+equal and 0 otherwise; a constant map against a varying one is 0. Zero-map warnings of the
+methods are silenced during the checks: a randomised model often gives all-zero maps.
+
+Pass rule: a method **passes** a test when ``|spearman_abs|``, averaged over the images and over
+all the steps, is below ``threshold`` (default :data:`PASS_THRESHOLD` = 0.5); for the data test
+there is one step, the random-label model. The mean over the steps is the area under the
+cascading curve: a map that explains the model must change as soon as the top blocks (which hold
+the class) are gone, not only once the first convolutions are re-initialised too, since by then any
+map loses the image. Why 0.5: two maps of unrelated models still share the image's structure
+(objects, edges), so their rank correlation rarely falls to 0, while a map that ignores the weights
+stays at 1; halfway separates "follows the weights" from "follows the image". Measured on the
+bundled EfficientNet-Lite0 (the cat photo, 6 blocks, December 2026): mean over the steps 0.29 for
+Grad-CAM and 0.23 for Saliency (pass), 0.59 for Guided Backprop and 0.52 for Guided Grad-CAM (fail),
+as Adebayo et al. found; at the last step alone all four are below 0.5, so the last step is not the
+rule. It is a rule of thumb, not a test of significance: read the curves
+(:func:`daylib.viz.sanity.plot_similarity`) as well.
+
+Example:
+    >>> from daylib.cam.sanity import cascading_randomization
+    >>> result = cascading_randomization(model, images, ["gradcam", "saliency", "guided_backprop"])
+    >>> result.summary()[:2]                 # mean and spread over images per method x step
+    >>> result.passes()
+    {'Grad-CAM': True, 'Saliency': True, 'Guided Backprop': False}
+    >>> from daylib.viz.sanity import show_randomization, plot_similarity
+    >>> show_randomization(result); plot_similarity(result)
+"""
+from __future__ import annotations
+
+import html
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Optional, Sequence, Union
+
+import keras
+import numpy as np
+from scipy.stats import rankdata
+from skimage.feature import hog
+from skimage.metrics import structural_similarity
+from tqdm.auto import tqdm
+
+from daylib.arguments import flag, fraction, optional_seed
+from daylib.cam.metrics import _class_probabilities, _correlation
+from daylib.cam.registry import method_key, methods as registered_methods
+from daylib.cam.targets import as_heatmaps, check_class_range, class_array
+from daylib.data.images import to_rgb_batch
+from daylib.models.layers import iter_layers, require_model, stage_layers
+
+__all__ = [
+    "PASS_THRESHOLD", "SIMILARITIES", "SanityResult", "randomization_blocks", "copy_model", "map_similarity",
+    "cascading_randomization", "independent_randomization", "data_randomization",
+]
+
+PASS_THRESHOLD = 0.5
+"""A method passes when its ``|spearman_abs|``, averaged over images and steps, is below this (see the module docstring)."""
+
+SIMILARITIES = ("spearman_abs", "spearman_signed", "ssim", "hog")
+"""The similarity columns of every row, in order."""
+
+MethodSpec = Union[str, type, Callable[[keras.Model], Callable[..., np.ndarray]]]
+"""A registry key or label (``"gradcam"``, ``"Grad-CAM"``), a method class, or a function ``model -> method``
+where ``method(images, classes)`` returns ``(B, H, W)`` maps in [0, 1]."""
+
+Methods = Union[Sequence[MethodSpec], Mapping[str, MethodSpec]]
+"""Several methods: a list (labels from the registry, or the function's ``__name__``) or a dict label -> method."""
+
+
+@dataclass
+class SanityResult:
+    """The outcome of a sanity check: the maps at every step and their similarity with the originals.
+
+    Attributes:
+        test: ``"cascading"``, ``"independent"`` or ``"data"``.
+        methods: the method labels, in the order given.
+        steps: the step names, in order: block names (cascading: block ``k`` means it and every
+            block above it are re-initialised; independent: only that block), or
+            ``["random labels"]`` for the data test.
+        classes: ``(B,)`` the class explained in every map (fixed across steps).
+        original: label -> ``(B, H, W)`` the maps of the original model (data test: true labels).
+        maps: label -> ``(S, B, H, W)`` the maps after each step.
+        rows: one dict per method x step x image: ``method``, ``step``, ``image`` and the four
+            :data:`SIMILARITIES` (``spearman_signed`` is ``None`` where a method has no signed maps).
+        threshold: the pass threshold on the mean ``|spearman_abs|``.
+        blocks: step name -> the layer paths re-initialised in that step (empty for the data test).
+        accuracy: data test only: ``{"true labels": {"train": a, "validation": b}, "random labels": {...}}``
+            (train accuracy against the labels each model was trained on, validation accuracy against
+            the true labels); ``None`` otherwise.
+
+    Example:
+        >>> result.steps
+        ['head', 'top', 'add']
+        >>> result.to_rows()[0]
+        {'method': 'Grad-CAM', 'step': 'head', 'image': 0, 'spearman_abs': 0.12, 'spearman_signed': 0.05, ...}
+    """
+
+    test: str
+    methods: list[str]
+    steps: list[str]
+    classes: np.ndarray
+    original: dict[str, np.ndarray]
+    maps: dict[str, np.ndarray]
+    rows: list[dict[str, Any]]
+    threshold: float = PASS_THRESHOLD
+    blocks: dict[str, list[str]] = field(default_factory=dict)
+    accuracy: Optional[dict[str, dict[str, float]]] = None
+
+    def to_rows(self) -> list[dict[str, Any]]:
+        """The tidy table: one dict per method x step x image (a copy; ``pandas.DataFrame(rows)`` reads it).
+
+        Example:
+            >>> len(result.to_rows()) == len(result.methods) * len(result.steps) * len(result.classes)
+            True
+        """
+        return [dict(row) for row in self.rows]
+
+    def summary(self) -> list[dict[str, Any]]:
+        """Mean and standard deviation over images per method x step: keys ``method``, ``step``,
+        ``<similarity>_mean`` and ``<similarity>_std`` for each of :data:`SIMILARITIES`
+        (``None`` for ``spearman_signed`` where the method has no signed maps).
+
+        Example:
+            >>> result.summary()[0]["spearman_abs_mean"]
+            0.12
+        """
+        out = []
+        for method in self.methods:
+            for step in self.steps:
+                values = [row for row in self.rows if row["method"] == method and row["step"] == step]
+                entry: dict[str, Any] = {"method": method, "step": step}
+                for name in SIMILARITIES:
+                    column = [row[name] for row in values if row[name] is not None]
+                    entry[f"{name}_mean"] = float(np.mean(column)) if column else None
+                    entry[f"{name}_std"] = float(np.std(column)) if column else None
+                out.append(entry)
+        return out
+
+    def similarity(self, name: str = "spearman_abs") -> dict[str, np.ndarray]:
+        """label -> ``(S, B)`` one similarity per step and image (for plots).
+
+        For ``spearman_signed`` only the methods with signed maps are in the dict.
+
+        Raises:
+            ValueError: an unknown similarity name, or ``spearman_signed`` when no method has signed maps.
+
+        Example:
+            >>> result.similarity("ssim")["Grad-CAM"].shape
+            (3, 2)
+        """
+        if name not in SIMILARITIES:
+            raise ValueError(f"Unknown similarity {name!r}; use one of {', '.join(SIMILARITIES)}.")
+        out = {}
+        for method in self.methods:
+            rows = [row for row in self.rows if row["method"] == method]
+            if any(row[name] is None for row in rows):
+                continue
+            grid = np.zeros((len(self.steps), len(self.classes)))
+            for row in rows:
+                grid[self.steps.index(row["step"]), row["image"]] = row[name]
+            out[method] = grid
+        if not out:
+            raise ValueError(
+                f"No method has signed maps (last_signed_maps), so there is no {name}; use 'spearman_abs'."
+            )
+        return out
+
+    def passes(self) -> dict[str, bool]:
+        """label -> whether the method passes the test (the rule is in the module docstring).
+
+        Example:
+            >>> result.passes()
+            {'Grad-CAM': True, 'Edges': False}
+        """
+        out = {}
+        for method, grid in self.similarity("spearman_abs").items():
+            out[method] = bool(np.abs(grid).mean() < self.threshold)
+        return out
+
+    def _repr_html_(self) -> str:
+        titles = {"cascading": "Cascading randomisation", "independent": "Independent randomisation",
+                  "data": "Data randomisation"}
+        head = "".join(f"<th>{html.escape(name)}</th>" for name in ("method", "step", *SIMILARITIES))
+        body = []
+        for entry in self.summary():
+            cells = [html.escape(entry["method"]), html.escape(entry["step"])]
+            for name in SIMILARITIES:
+                mean, std = entry[f"{name}_mean"], entry[f"{name}_std"]
+                cells.append("&ndash;" if mean is None else f"{mean:.3f} &plusmn; {std:.3f}")
+            body.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
+        verdicts = ", ".join(
+            f"{html.escape(method)}: {'pass' if ok else 'FAIL'}" for method, ok in self.passes().items()
+        )
+        accuracy = ""
+        if self.accuracy is not None:
+            accuracy = "<p>Accuracy: " + "; ".join(
+                f"{html.escape(model)}: train {acc['train']:.3f}, validation {acc['validation']:.3f}"
+                for model, acc in self.accuracy.items()
+            ) + "</p>"
+        return (
+            f"<h4>{titles.get(self.test, self.test)} ({len(self.classes)} images; similarity with the original maps, "
+            f"mean &plusmn; std over images)</h4>{accuracy}<table><tr>{head}</tr>{''.join(body)}</table>"
+            f"<p>Pass (|spearman_abs| averaged over images and steps &lt; {self.threshold:g}): {verdicts}</p>"
+        )
+
+
+def randomization_blocks(model: keras.Model) -> dict[str, list[str]]:
+    """The default blocks to re-initialise, top-down: block name -> paths of its layers with weights.
+
+    The output layer (the logits) is the first block; then one block per stage of the network
+    (:func:`daylib.models.layers.stage_layers`: the layers with weights up to the last layer of
+    each resolution, named after that layer), from the top stage down to the first.
+
+    Example:
+        >>> randomization_blocks(model)
+        {'head': ['head'], 'top': ['small_base/conv3'], 'add': ['small_base/conv1', 'small_base/bn1', ...]}
+    """
+    paths = [path for path, layer in iter_layers(require_model(model)) if _weighted(layer)]
+    if not paths:
+        raise ValueError(f"Model {model.name!r} has no layers with weights: there is nothing to randomise.")
+    order = {path: i for i, (path, _) in enumerate(iter_layers(model))}
+    try:
+        stages = stage_layers(model)
+    except ValueError:
+        stages = []
+    blocks: dict[str, list[str]] = {}
+    for path in paths:
+        name = next((stage.rsplit("/", 1)[-1] for stage in stages if order[stage] >= order[path]), "head")
+        blocks.setdefault(name, []).append(path)
+    return dict(reversed(list(blocks.items())))
+
+
+def map_similarity(
+    first: np.ndarray,
+    second: np.ndarray,
+    first_signed: Optional[np.ndarray] = None,
+    second_signed: Optional[np.ndarray] = None,
+) -> list[dict[str, Optional[float]]]:
+    """The four :data:`SIMILARITIES` of two batches of maps ``(B, H, W)`` in [0, 1], one dict per image.
+
+    ``first_signed`` / ``second_signed``: the signed maps ``(B, H, W)``; without both,
+    ``spearman_signed`` is ``None``. Maps need at least 16 x 16 pixels (for HOG and SSIM).
+
+    Raises:
+        ValueError: maps outside [0, 1] or of different shapes, or smaller than 16 x 16.
+
+    Example:
+        >>> map_similarity(maps, maps)[0]
+        {'spearman_abs': 1.0, 'spearman_signed': None, 'ssim': 1.0, 'hog': 1.0}
+    """
+    a = as_heatmaps(first, "the first maps")
+    b = as_heatmaps(second, "the second maps")
+    if a.shape != b.shape:
+        raise ValueError(
+            f"The two batches of maps differ in shape: {a.shape} and {b.shape}; compare maps of the same images."
+        )
+    if min(a.shape[1:]) < MIN_SIZE:
+        raise ValueError(
+            f"Maps of {a.shape[1]}x{a.shape[2]} pixels are too small for SSIM and HOG: use at least {MIN_SIZE}x{MIN_SIZE}."
+        )
+    signed = first_signed is not None and second_signed is not None
+    if signed:
+        first_signed, second_signed = np.asarray(first_signed, np.float64), np.asarray(second_signed, np.float64)
+        if first_signed.shape != a.shape or second_signed.shape != a.shape:
+            raise ValueError(
+                f"Signed maps must match the maps' shape {a.shape}; got {first_signed.shape} and {second_signed.shape}."
+            )
+    cell = max(2, min(a.shape[1:]) // 8)
+    rows = []
+    for i, (x, y) in enumerate(zip(a, b)):
+        rows.append({
+            "spearman_abs": _rank_correlation(x, y),
+            "spearman_signed": _rank_correlation(first_signed[i], second_signed[i]) if signed else None,
+            "ssim": float(structural_similarity(x, y, data_range=1.0)),
+            "hog": _pearson(_hog(x, cell), _hog(y, cell)),
+        })
+    return rows
+
+
+def cascading_randomization(
+    model: keras.Model,
+    images: np.ndarray,
+    methods: Methods,
+    classes: Union[None, int, Sequence[int], np.ndarray] = None,
+    *,
+    blocks: Union[None, Sequence[str], Mapping[str, Sequence[str]]] = None,
+    seed: int = 0,
+    threshold: float = PASS_THRESHOLD,
+    progress: bool = True,
+) -> SanityResult:
+    """Re-initialise the model block by block from the logits down, and compare each method's maps with the originals.
+
+    Works on a copy of ``model`` (:func:`copy_model`; the user's model is never changed).
+    Each layer's weights are drawn again from the layer's own initializers, seeded (a Dense or
+    Conv kernel from its ``kernel_initializer``, a depthwise kernel from its
+    ``depthwise_initializer``, biases from theirs, usually zeros); a BatchNormalization layer
+    gets its initial state back from its own initializers (gamma 1, beta 0, moving mean 0,
+    moving variance 1). A weight whose layer names no initializer for it gets a seeded truncated
+    normal with standard deviation 0.01 (the paper's choice). The maps explain the class the
+    *original* model predicts (or
+    ``classes``), at every step.
+
+    Args:
+        model: a Keras classifier (functional or Sequential, nested bases included).
+        images: ``(B, H, W, 3)`` 0-255 (see :func:`daylib.data.images.to_rgb_batch`), at least 16 x 16.
+        methods: see :data:`Methods`; a method class or key is built as ``cls(model)`` on each model.
+        classes: one int, or one per image; ``None``: the original model's predicted classes.
+        blocks: ``None`` for :func:`randomization_blocks`; a list of layer names/paths (one block
+            each, top-down); or a dict block name -> layer names/paths, top-down.
+        seed: seeds the re-initialisation (step ``k`` uses ``seed + k``).
+        threshold: the pass threshold on the mean ``|spearman_abs|``.
+        progress: show a tqdm progress bar over the steps.
+
+    Raises:
+        ValueError: unknown methods, blocks naming no layer or a layer without weights, bad
+            images or classes (with the fix).
+
+    Example:
+        >>> result = cascading_randomization(model, images, ["gradcam", "guided_backprop"])
+        >>> result.passes()
+    """
+    return _randomization("cascading", model, images, methods, classes, blocks, seed, threshold, progress)
+
+
+def independent_randomization(
+    model: keras.Model,
+    images: np.ndarray,
+    methods: Methods,
+    classes: Union[None, int, Sequence[int], np.ndarray] = None,
+    *,
+    blocks: Union[None, Sequence[str], Mapping[str, Sequence[str]]] = None,
+    seed: int = 0,
+    threshold: float = PASS_THRESHOLD,
+    progress: bool = True,
+) -> SanityResult:
+    """Re-initialise one block at a time (the others keep their trained weights) and compare the maps.
+
+    Arguments and re-initialisation as for :func:`cascading_randomization`; each step starts
+    again from a fresh copy of the original weights.
+
+    Example:
+        >>> independent_randomization(model, images, ["gradcam"]).summary()
+    """
+    return _randomization("independent", model, images, methods, classes, blocks, seed, threshold, progress)
+
+
+def data_randomization(
+    build_model: Callable[[], keras.Model],
+    train_images: np.ndarray,
+    train_labels: np.ndarray,
+    images: np.ndarray,
+    methods: Methods,
+    classes: Union[None, int, Sequence[int], np.ndarray] = None,
+    *,
+    validation: Optional[tuple[np.ndarray, np.ndarray]] = None,
+    train: Optional[Mapping[str, Any]] = None,
+    seed: int = 0,
+    threshold: float = PASS_THRESHOLD,
+) -> SanityResult:
+    """Train the same model on the true labels and on permuted labels, and compare the two models' maps.
+
+    ``build_model()`` must return a fresh, identically initialised transfer model each call
+    (e.g. ``lambda: build_classifier(base, 2)`` after ``seed_everything``); each is trained with
+    :func:`daylib.training.train_head` (``train`` holds its keyword arguments, e.g.
+    ``{"epochs": 3}``; the run gets no validation data, so that the true labels cannot steer the
+    random-label run's early stopping or best epoch). The labels are permuted once with ``seed``.
+    ``validation`` (default: a seeded fifth of the training images held out) is scored against the
+    true labels for both models. The maps explain ``classes`` or the true-label model's predicted
+    classes.
+
+    Raises:
+        ValueError: ``build_model`` is not a function returning a Keras model; labels that do
+            not fit the images; bad images, classes or methods.
+
+    Example:
+        >>> result = data_randomization(lambda: build_classifier(base, 2), x, y, x_test[:4], ["gradcam"],
+        ...                             train={"epochs": 3})
+        >>> result.accuracy["random labels"]["validation"]      # near chance
+    """
+    from daylib.training import train_head  # training imports models only; kept lazy so daylib.cam stays light
+
+    if not callable(build_model) or isinstance(build_model, keras.Model):
+        raise ValueError(
+            "build_model must be a function that builds a fresh model, e.g. lambda: build_classifier(base, 2); "
+            f"got {type(build_model).__name__}. Both trainings need their own, identically initialised model."
+        )
+    seed = optional_seed(seed)
+    threshold = fraction(threshold, "threshold")
+    options = dict(train or {})
+    x = to_rgb_batch(train_images, single=True)
+    y = _labels(train_labels, len(x), "train_labels")
+    rng = np.random.default_rng(seed)
+    if validation is None:
+        held = rng.permutation(len(x))
+        cut = max(1, len(x) // 5)
+        if len(x) - cut < 1:
+            raise ValueError("data_randomization needs at least 2 training images to hold one out for validation.")
+        (x, y), validation = (x[held[cut:]], y[held[cut:]]), (x[held[:cut]], y[held[:cut]])
+    if not isinstance(validation, tuple) or len(validation) != 2:
+        raise ValueError("validation must be a pair (images, labels), e.g. (x_val, y_val), or None.")
+    x_val = to_rgb_batch(validation[0], single=True)
+    y_val = _labels(validation[1], len(x_val), "validation labels")
+    permuted = rng.permutation(y)
+    batch = to_rgb_batch(images, single=True)
+    specs = _methods(methods)
+    trained, accuracy = {}, {}
+    for name, labels in (("true labels", y), ("random labels", permuted)):
+        model = build_model()
+        if not isinstance(model, keras.Model):
+            raise ValueError(f"build_model() must return a Keras model, got {type(model).__name__}.")
+        history = train_head(model, (x, labels), seed=0 if seed is None else seed, **options)
+        model = model if history.model is None else history.model
+        accuracy[name] = {
+            "train": float(np.mean(_class_probabilities(model, x, 32).argmax(axis=1) == labels)),
+            "validation": float(np.mean(_class_probabilities(model, x_val, 32).argmax(axis=1) == y_val)),
+        }
+        trained[name] = model
+    targets = _targets(trained["true labels"], batch, classes)
+    original, signed = _all_maps(specs, trained["true labels"], batch, targets)
+    after, after_signed = _all_maps(specs, trained["random labels"], batch, targets)
+    maps = {label: after[label][None] for label in after}
+    rows = _rows(original, signed, {label: [after[label]] for label in after},
+                 {label: [after_signed[label]] for label in after}, ["random labels"])
+    return SanityResult("data", list(original), ["random labels"], targets, original, maps, rows, threshold,
+                        accuracy=accuracy)
+
+
+MIN_SIZE = 16
+"""The smallest map side the similarities accept (SSIM's 7 x 7 window, HOG's 8 x 8 cells)."""
+
+
+def _weighted(layer: keras.layers.Layer) -> bool:
+    return bool(layer.weights) and not isinstance(layer, keras.Model)
+
+
+def _labels(labels, size: int, what: str) -> np.ndarray:
+    array = np.asarray(labels)
+    if array.ndim != 1 or len(array) != size or not np.issubdtype(array.dtype, np.integer) or array.dtype == bool:
+        raise ValueError(f"{what} must be {size} integer class indices (one per image), got shape {array.shape} "
+                         f"of dtype {array.dtype}.")
+    return array
+
+
+def _methods(methods: Methods) -> list[tuple[str, Callable]]:
+    items = list(methods.items()) if isinstance(methods, Mapping) else [(None, spec) for spec in _sequence(methods)]
+    if not items:
+        raise ValueError("methods is empty: pass e.g. ['gradcam', 'saliency'].")
+    registry = {method.cls: method for method in registered_methods()}
+    out: dict[str, Callable] = {}
+    for label, spec in items:
+        if isinstance(spec, str):
+            key = method_key(spec)
+            entry = next(method for method in registered_methods() if method.key == key)
+            name, factory = entry.label, entry.cls
+        elif isinstance(spec, type):
+            name, factory = (registry[spec].label if spec in registry else spec.__name__), spec
+        elif callable(spec) and not isinstance(spec, keras.Model):
+            name, factory = getattr(spec, "__name__", type(spec).__name__), spec
+        else:
+            raise ValueError(
+                f"A method must be a registry key or label ('gradcam'), a method class, or a function model -> method; "
+                f"got {spec!r:.60} ({type(spec).__name__})."
+            )
+        name = name if label is None else str(label)
+        if name in out:
+            raise ValueError(f"Method {name!r} is listed twice; give each method once (or a dict of distinct labels).")
+        out[name] = factory
+    return list(out.items())
+
+
+def _sequence(methods) -> list:
+    if isinstance(methods, (str, type)) or callable(methods):
+        return [methods]
+    try:
+        return list(methods)
+    except TypeError:
+        raise ValueError(f"methods must be a list or dict of methods, got {type(methods).__name__}.") from None
+
+
+def _targets(model: keras.Model, batch: np.ndarray, classes) -> np.ndarray:
+    probabilities = _class_probabilities(model, batch, 32)
+    if classes is None:
+        return probabilities.argmax(axis=1).astype(np.int32)
+    targets = class_array(classes, len(batch), allow_2d=False)[0][:, 0]
+    check_class_range(targets, probabilities.shape[1])
+    return targets
+
+
+def _maps(factory: Callable, label: str, model: keras.Model, batch: np.ndarray, classes: np.ndarray):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        method = factory(model)
+        heat = method(batch, classes)
+    heat = as_heatmaps(heat, f"the maps of {label}")
+    if heat.shape != batch.shape[:3]:
+        raise ValueError(
+            f"{label} returned maps {heat.shape} for images {batch.shape}: one (H, W) map per image is needed."
+        )
+    signed = getattr(method, "last_signed_maps", None)
+    if signed is not None:
+        signed = np.asarray(signed, np.float32)
+        signed = signed[:, 0] if signed.ndim == 4 else signed
+    return heat, signed
+
+
+def _all_maps(specs, model, batch, classes):
+    maps, signed = {}, {}
+    for label, factory in specs:
+        maps[label], signed[label] = _maps(factory, label, model, batch, classes)
+    return maps, signed
+
+
+def _rows(original, signed, after, after_signed, steps) -> list[dict[str, Any]]:
+    rows = []
+    for label in original:
+        for s, step in enumerate(steps):
+            for image, values in enumerate(map_similarity(original[label], after[label][s], signed[label],
+                                                          after_signed[label][s])):
+                rows.append({"method": label, "step": step, "image": image, **values})
+    return rows
+
+
+def _block_paths(model: keras.Model, blocks) -> dict[str, list[str]]:
+    if blocks is None:
+        return randomization_blocks(model)
+    if isinstance(blocks, Mapping):
+        named = {str(name): list(_sequence(paths)) for name, paths in blocks.items()}
+    else:
+        named = {str(path): [path] for path in _sequence(blocks)}
+    if not named:
+        raise ValueError("blocks is empty: pass None for the default blocks, or layer names top-down.")
+    layers = dict(iter_layers(model))
+    by_name = {path.rsplit("/", 1)[-1]: path for path in layers}
+    out = {}
+    for name, paths in named.items():
+        resolved = []
+        for path in paths:
+            full = path if path in layers else by_name.get(str(path))
+            if full is None:
+                raise ValueError(
+                    f"Block {name!r}: no layer {path!r} in model {model.name!r}; see randomization_blocks(model)."
+                )
+            if not _weighted(layers[full]):
+                raise ValueError(f"Block {name!r}: layer {full!r} has no weights of its own to randomise.")
+            resolved.append(full)
+        if not resolved:
+            raise ValueError(f"Block {name!r} names no layer.")
+        out[name] = resolved
+    return out
+
+
+def copy_model(model: keras.Model) -> keras.Model:
+    """A copy of ``model`` with its own weights (from its config, weights copied), nested models included.
+
+    ``keras.models.clone_model`` cannot replay some nested transfer models (see
+    :mod:`daylib.models.compat`); rebuilding from the config can.
+
+    Example:
+        >>> twin = copy_model(model)
+        >>> twin is not model and all(np.array_equal(a, b) for a, b in zip(twin.get_weights(), model.get_weights()))
+        True
+    """
+    model = require_model(model)
+    twin = type(model).from_config(model.get_config())
+    twin.set_weights(model.get_weights())
+    return twin
+
+
+def _reinitialize(model: keras.Model, paths: Sequence[str], seed: Optional[int]) -> None:
+    layers = dict(iter_layers(model))
+    for offset, path in enumerate(paths):
+        layer = layers[path]
+        for number, variable in enumerate(layer.weights):
+            stream = None if seed is None else seed * 1009 + offset * 31 + number
+            initializer = _initializer(layer, variable.name, stream)
+            variable.assign(initializer(variable.shape, dtype=variable.dtype))
+
+
+def _initializer(layer: keras.layers.Layer, name: str, seed: Optional[int]):
+    base = name[: -len("_kernel")] if name.endswith("_kernel") and name != "kernel" else name
+    found = getattr(layer, f"{name}_initializer", None) or getattr(layer, f"{base}_initializer", None)
+    if found is None:
+        return keras.initializers.TruncatedNormal(stddev=0.01, seed=seed)
+    initializer = keras.initializers.get(found)
+    config = initializer.get_config()
+    if "seed" in config:
+        config["seed"] = seed
+        initializer = type(initializer).from_config(config)
+    return initializer
+
+
+def _randomization(test, model, images, methods, classes, blocks, seed, threshold, progress) -> SanityResult:
+    model = require_model(model)
+    seed = optional_seed(seed)
+    threshold = fraction(threshold, "threshold")
+    progress = flag(progress, "progress")
+    batch = to_rgb_batch(images, single=True)
+    if min(batch.shape[1:3]) < MIN_SIZE:
+        raise ValueError(
+            f"Images of {batch.shape[1]}x{batch.shape[2]} pixels are too small: use at least {MIN_SIZE}x{MIN_SIZE}."
+        )
+    specs = _methods(methods)
+    twin = copy_model(model)
+    named = _block_paths(twin, blocks)
+    targets = _targets(model, batch, classes)
+    original, signed = _all_maps(specs, model, batch, targets)
+    trained = twin.get_weights()
+    after = {label: [] for label in original}
+    after_signed = {label: [] for label in original}
+    for step, (name, paths) in enumerate(tqdm(named.items(), desc=f"{test} randomisation", disable=not progress)):
+        if test == "independent":
+            twin.set_weights(trained)
+        _reinitialize(twin, paths, None if seed is None else seed + step)
+        maps, signed_maps = _all_maps(specs, twin, batch, targets)
+        for label in original:
+            after[label].append(maps[label])
+            after_signed[label].append(signed_maps[label])
+    steps = list(named)
+    rows = _rows(original, signed, after, after_signed, steps)
+    stacked = {label: np.stack(after[label]) for label in after}
+    return SanityResult(test, list(original), steps, targets, original, stacked, rows, threshold, blocks=named)
+
+
+def _rank_correlation(a: np.ndarray, b: np.ndarray) -> float:
+    return _pearson(rankdata(a.ravel()), rankdata(b.ravel()))
+
+
+def _pearson(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = np.asarray(a, np.float64).ravel(), np.asarray(b, np.float64).ravel()
+    if np.ptp(a) == 0 or np.ptp(b) == 0:
+        return float(np.array_equal(a, b))
+    return _correlation(a, b)
+
+
+def _hog(heat: np.ndarray, cell: int) -> np.ndarray:
+    return hog(heat, orientations=9, pixels_per_cell=(cell, cell), cells_per_block=(2, 2), feature_vector=True)
