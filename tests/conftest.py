@@ -1,7 +1,14 @@
 """Shared test setup: quick mode, quiet TensorFlow, seeded runs, shipped photos."""
+import atexit
 import os
+import shutil
+import tempfile
 
 os.environ.setdefault("DAYLIB_QUICK", "1")
+# Runs and cached features go to a cache of this test session only (the lessons nbval runs inherit it),
+# so no test depends on, or leaves behind, what an earlier session or the learner's own work put there.
+os.environ["DAYLIB_CACHE_DIR"] = tempfile.mkdtemp(prefix="daylib-test-cache-")
+atexit.register(shutil.rmtree, os.environ["DAYLIB_CACHE_DIR"], ignore_errors=True)
 
 import daylib  # noqa: E402,F401  (selects the TF backend and silences CUDA noise before keras loads)
 import numpy as np  # noqa: E402

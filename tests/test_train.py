@@ -65,33 +65,6 @@ def test_cached_head_predicts_what_the_full_model_predicts_after_put_back(data):
     np.testing.assert_allclose(after, head.predict(features, verbose=0), atol=1e-5)
 
 
-def test_feature_cache_is_reused_only_for_the_same_extractor_and_data(data, tmp_path):
-    (x, y), _ = data
-    model = make_model()
-    cache = tmp_path / "train.npz"
-    features, _ = extract_features(model, (x, y), cache_file=cache)
-    stamp = cache.stat().st_mtime_ns
-    again, _ = extract_features(model, (x, y), cache_file=cache)
-    np.testing.assert_array_equal(again, features)
-    assert cache.stat().st_mtime_ns == stamp
-    conv1 = base_model(model).get_layer("conv1")
-    conv1.kernel.assign(conv1.kernel.numpy() * 2)
-    changed, _ = extract_features(model, (x, y), cache_file=cache)
-    assert not np.allclose(changed, features) and cache.stat().st_mtime_ns != stamp
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["train.npz"]  # written via a temporary name
-
-
-def test_an_unreadable_feature_cache_is_computed_again_with_a_warning(data, tmp_path):
-    (x, y), _ = data
-    model = make_model()
-    cache = tmp_path / "train.npz"
-    cache.write_bytes(b"PK\x03\x04 cut short")
-    with pytest.warns(UserWarning, match="unreadable"):
-        features, labels = extract_features(model, (x, y), cache_file=cache)
-    np.testing.assert_array_equal(features, extract_features(model, (x, y))[0])
-    np.testing.assert_array_equal(extract_features(model, (x, y), cache_file=cache)[1], labels)
-
-
 def test_features_do_not_depend_on_the_batch_size(data):
     (x, y), _ = data
     model = make_model()

@@ -33,12 +33,14 @@ Example:
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+import contextlib
+from typing import Any, Callable, Iterator, Sequence
 
 import keras
+import tensorflow as tf
 from keras.src.models.functional import Functional
 
-__all__ = ["is_functional", "run_through_graph", "reset_initial_epoch", "replay_early_stopping"]
+__all__ = ["is_functional", "run_through_graph", "reset_initial_epoch", "replay_early_stopping", "multi_worker_fit"]
 
 
 def is_functional(model: keras.Model) -> bool:
@@ -93,3 +95,51 @@ def replay_early_stopping(callback: keras.callbacks.EarlyStopping, past: Sequenc
         callback.wait += 1
         if callback._is_improvement(value, callback.best):
             callback.best, callback.best_epoch, callback.wait = value, epoch, 0
+
+
+@contextlib.contextmanager
+def multi_worker_fit(model: keras.Model) -> Iterator[None]:
+    """Let ``model.fit`` run under ``MultiWorkerMirroredStrategy`` with several workers (Keras 3.15.1).
+
+    Keras 3's TensorFlow trainer breaks there in two places (keras-team/keras#20585):
+    ``_maybe_symbolic_build`` hands the whole first batch, a tuple of per-replica values, to
+    ``strategy.reduce``, which takes one value (``ValueError: Attempt to convert a value
+    (PerReplica...)``); and ``reduce_per_replica`` averages the per-step logs with
+    ``strategy.reduce("MEAN", v, axis=0)``, which fails on the scalar logs ("Invalid reduction
+    dimension 0"). For the call only, the build reads the shapes from this worker's part of the
+    first batch (all the symbolic build needs), and the logs are averaged over replicas with
+    ``axis=None``. Epoch logs are unaffected: Keras reads them from the metrics, summed over workers.
+
+    Example:
+        >>> with multi_worker_fit(model):
+        ...     model.fit(x, y, epochs=2)
+    """
+    from keras.src import tree
+    from keras.src.backend.tensorflow import trainer
+
+    strategy = model.distribute_strategy
+    original = trainer.reduce_per_replica
+
+    def local(value):
+        return strategy.experimental_local_results(value)[0] if isinstance(value, tf.distribute.DistributedValues) else value
+
+    def symbolic_build(iterator=None, data_batch=None):
+        if iterator is not None:
+            for _, _, batches in iterator:
+                data_batch = tree.map_structure(local, next(batches))
+                break
+        with strategy.scope():
+            model._symbolic_build(data_batch=data_batch)
+
+    def reduce_per_replica(values, strategy, reduction):
+        if reduction in ("auto", "mean") and trainer._collective_all_reduce_multi_worker(strategy):
+            return tree.map_structure(lambda v: strategy.reduce("MEAN", v, axis=None), values)
+        return original(values, strategy, reduction)
+
+    model._maybe_symbolic_build = symbolic_build
+    trainer.reduce_per_replica = reduce_per_replica
+    try:
+        yield
+    finally:
+        trainer.reduce_per_replica = original
+        del model._maybe_symbolic_build

@@ -2,7 +2,9 @@
 
 - :func:`train_classifier` runs both phases; :func:`train_head` and :func:`fine_tune` run one each.
 - Phase 1 has a CPU fast path (``cached=True``): the frozen base runs once, the head trains on the
-  cached features and is put back (:func:`extract_features`, :func:`head_model`, :func:`put_head_back`).
+  cached features and is put back (:func:`extract_features`, :func:`head_model`, :func:`put_head_back`);
+  the features stay on disk, so a repeat with other head settings skips the base
+  (:func:`feature_cache_info`, :func:`clear_feature_cache`; ``feature_cache=False`` turns it off).
 - Every run logs each epoch, keeps the best validation weights (per-epoch states + early stopping)
   and resumes after an interruption when the same call is repeated.
 - ``strategy=`` trains under a ``tf.distribute.Strategy``; pass a model *factory* so the model
@@ -15,7 +17,8 @@
 
 Import from here; the modules inside are the machinery: :mod:`~daylib.training.inputs`
 (arrays or tf.data, their rules, loss and metrics) with :mod:`~daylib.training.stream` (the
-rules checked inside a tf.data stream), :mod:`~daylib.training.features` (the cached path),
+rules checked inside a tf.data stream), :mod:`~daylib.training.features` (the cached path) with
+:mod:`~daylib.training.feature_cache` (its features kept on disk across runs),
 :mod:`~daylib.training.runs` (run folders, logs, resume), :mod:`~daylib.training.states`
 (per-epoch states), :mod:`~daylib.training.atomic` (atomic writes),
 :mod:`~daylib.training.strategy`, :mod:`~daylib.training.history`, :mod:`~daylib.training.phases`.
@@ -29,6 +32,7 @@ Example:
     >>> model = history.model
     >>> history.plot()
 """
+from daylib.training.feature_cache import FeatureCache, clear_feature_cache, feature_cache_info
 from daylib.training.features import FeatureExtractor, extract_features, feature_extractor, head_model, put_head_back
 from daylib.training.history import TrainingHistory
 from daylib.training.inputs import Data
@@ -42,6 +46,6 @@ from daylib.training.phases import (
 
 __all__ = [
     "Data", "TrainingHistory", "train_classifier", "train_head", "fine_tune",
-    "FeatureExtractor", "extract_features", "feature_extractor", "head_model", "put_head_back",
+    "FeatureExtractor", "extract_features", "FeatureCache", "clear_feature_cache", "feature_cache_info", "feature_extractor", "head_model", "put_head_back",
     "HEAD_LEARNING_RATE", "FINE_TUNE_LEARNING_RATE",
 ]

@@ -6,7 +6,8 @@ phase 1 on a CPU. The head of :func:`daylib.models.build_classifier` is
 ``avg_pool -> head_dropout -> predictions``; pooling has no weights, so the cache holds
 the *pooled* features (``(N, C)``: 49 times smaller than the ``7 x 7 x C`` maps at
 224 px) and the equivalent head is ``Dropout -> Dense``. After training, the Dense
-weights go back into the full model's ``predictions`` layer.
+weights go back into the full model's ``predictions`` layer. Across runs the features are
+kept on disk (``cache=True``): :mod:`daylib.training.feature_cache`.
 
 The price: no data augmentation on cached features (an image is seen exactly as it
 was on the single pass), so use the plain path (``cached=False``) when augmenting.
@@ -19,9 +20,7 @@ Example:
 """
 from __future__ import annotations
 
-import warnings
-import zipfile
-from pathlib import Path
+import time
 from typing import Optional, Union
 
 import keras
@@ -31,8 +30,9 @@ import tensorflow as tf
 from daylib.models.digest import model_digest
 from daylib.models.inference import predict
 from daylib.models.layers import head_layers
-from daylib.training.atomic import atomic_path
+from daylib.training.feature_cache import CachedFeatures, FeatureCache, cache_key
 from daylib.training.inputs import Data, Inputs, as_inputs, stream_errors
+from daylib.training.strategy import workers
 
 __all__ = ["feature_extractor", "FeatureExtractor", "extract_features", "head_model", "put_head_back"]
 
@@ -58,22 +58,49 @@ class FeatureExtractor:
     (``model.predict`` would trace the network again for each new extractor and each partial
     batch: seconds on a CPU). With a strategy, ``model.predict`` distributes them.
 
+    With ``cache=`` the features are read from (or stored in) the on-disk feature cache,
+    :mod:`daylib.training.feature_cache`. The extractor's weights are hashed once, the first
+    time the cache is asked: an extractor stands for one frozen base, so build a new one
+    after changing the base's weights. Arrays only (a ``tf.data.Dataset`` is computed
+    afresh), and never under a multi-worker strategy (every worker computes its own).
+
     Example:
         >>> extract = FeatureExtractor(model)
-        >>> train_features, train_labels = extract((x_train, y_train))
+        >>> train_features, train_labels = extract((x_train, y_train), cache=True)
         >>> val_features, val_labels = extract((x_val, y_val))
     """
 
     def __init__(self, model: keras.Model, strategy: Optional[tf.distribute.Strategy] = None):
         self.model = feature_extractor(model)
         self.strategy = strategy
+        self._digest: Optional[str] = None
+
+    def digest(self) -> str:
+        """:func:`daylib.models.digest.model_digest` of the extractor, computed once.
+
+        Example:
+            >>> len(FeatureExtractor(model).digest())
+            32
+        """
+        if self._digest is None:
+            self._digest = model_digest(self.model)
+        return self._digest
+
+    def uses_disk_cache(self, cache: Union[bool, FeatureCache]) -> bool:
+        """Whether ``cache=`` reaches the disk here: not when off, nor under a multi-worker strategy.
+
+        Example:
+            >>> FeatureExtractor(model).uses_disk_cache(True)
+            True
+        """
+        return bool(cache) and workers(self.strategy) == 1
 
     def __call__(
         self,
         data: Union[Data, Inputs],
         *,
         batch_size: int = 32,
-        cache_file: Union[str, Path, None] = None,
+        cache: Union[bool, FeatureCache] = False,
         verbose: int = 0,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Pooled ``features (N, C)`` and labels of ``data``; see :func:`extract_features`.
@@ -81,43 +108,39 @@ class FeatureExtractor:
         ``data`` may also be :class:`~daylib.training.inputs.Inputs` that were checked already.
 
         Example:
-            >>> features, labels = FeatureExtractor(model)((x_val, y_val), cache_file="features/val.npz")
+            >>> features, labels = FeatureExtractor(model)((x_val, y_val), cache=True)
+        """
+        found = self.features(data, batch_size=batch_size, cache=cache, verbose=verbose)
+        return found.features, found.labels
+
+    def features(
+        self,
+        data: Union[Data, Inputs],
+        *,
+        batch_size: int = 32,
+        cache: Union[bool, FeatureCache] = False,
+        verbose: int = 0,
+    ) -> CachedFeatures:
+        """Like calling the extractor, and also says whether the features came from the cache, and when made.
+
+        Example:
+            >>> FeatureExtractor(model).features((x_val, y_val), cache=True).reused
+            False
         """
         inputs = data if isinstance(data, Inputs) else as_inputs(data, input_shape=self.model.input_shape[1:])
-        if cache_file is None:
-            return self._run(inputs, batch_size, verbose)
-        path = Path(cache_file)
-        if path.suffix != ".npz":
-            raise ValueError(f"cache_file must end in .npz, got {path.name!r}.")
-        fingerprint = model_digest(self.model) + inputs.digest()
-        stored = _read_cache(path, fingerprint)
-        if stored is not None:
-            return stored
-        features, labels = self._run(inputs, batch_size, verbose)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(path) as tmp:
-            np.savez(tmp, features=features, labels=labels, fingerprint=np.array(fingerprint))
-        return features, labels
 
-    def _run(self, inputs: Inputs, batch_size: int, verbose: int) -> tuple[np.ndarray, np.ndarray]:
-        with stream_errors():  # a dataset's batches are checked as they are read
-            return predict(self.model, inputs.validation(), batch_size=batch_size, strategy=self.strategy,
-                           verbose=verbose)
+        def compute() -> tuple[np.ndarray, np.ndarray]:
+            with stream_errors():  # a dataset's batches are checked as they are read
+                return predict(self.model, inputs.validation(), batch_size=batch_size, strategy=self.strategy,
+                               verbose=verbose)
 
-
-def _read_cache(path: Path, fingerprint: str) -> Optional[tuple[np.ndarray, np.ndarray]]:
-    """The stored features and labels when ``path`` holds them for ``fingerprint``; ``None`` otherwise."""
-    if not path.exists():
-        return None
-    try:
-        with np.load(path) as stored:
-            if str(stored["fingerprint"]) != fingerprint:
-                return None
-            return stored["features"], stored["labels"]
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
-        warnings.warn(f"The feature cache {path} is unreadable (an interrupted write?); computing the features again.",
-                      stacklevel=3)
-        return None
+        if not isinstance(cache, (bool, FeatureCache)):
+            raise TypeError(f"cache must be True, False or a FeatureCache; got {type(cache).__name__}.")
+        if not self.uses_disk_cache(cache) or inputs.is_dataset:
+            return CachedFeatures(*compute(), reused=False, created=time.time())
+        store = cache if isinstance(cache, FeatureCache) else FeatureCache()
+        key = cache_key(self.digest(), inputs, self.model.input_shape[1:])
+        return store.features(key, compute, count=len(inputs.y), width=int(self.model.output_shape[-1]))
 
 
 def extract_features(
@@ -125,7 +148,7 @@ def extract_features(
     data: Data,
     *,
     batch_size: int = 32,
-    cache_file: Union[str, Path, None] = None,
+    cache: Union[bool, FeatureCache] = False,
     strategy: Optional[tf.distribute.Strategy] = None,
     verbose: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -139,17 +162,17 @@ def extract_features(
         model: a model from :func:`daylib.models.build_classifier`.
         data: ``(images, labels)`` arrays or a batched dataset of ``(images, labels)``.
         batch_size: images per forward pass (arrays only).
-        cache_file: an ``.npz`` to reuse across runs. It stores a fingerprint of the extractor's
-            weights and of the data (arrays: their content; datasets: their structure and size);
-            a file with another fingerprint is recomputed and overwritten, and so is an
-            unreadable one (with a warning). It is written to a temporary name and renamed.
+        cache: ``True`` reuses features from the on-disk cache (:mod:`daylib.training.feature_cache`,
+            keyed by the extractor's weights, the arrays' content and the image size) and stores
+            new ones there; a :class:`~daylib.training.feature_cache.FeatureCache` uses that cache.
+            Datasets and multi-worker strategies are never cached.
         strategy: distribute the forward passes with this strategy.
         verbose: progress bar (1) or not (0).
 
     Example:
-        >>> features, labels = extract_features(model, (x_train, y_train), cache_file="features/train.npz")
+        >>> features, labels = extract_features(model, (x_train, y_train), cache=True)
     """
-    return FeatureExtractor(model, strategy)(data, batch_size=batch_size, cache_file=cache_file, verbose=verbose)
+    return FeatureExtractor(model, strategy)(data, batch_size=batch_size, cache=cache, verbose=verbose)
 
 
 def head_model(model: keras.Model) -> keras.Model:

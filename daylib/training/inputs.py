@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional, Union
 
 import keras
@@ -60,6 +60,7 @@ class Inputs:
     y: Optional[np.ndarray]
     label_kind: str
     tally: Optional[LabelTally] = None
+    _digest: Optional[str] = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def is_dataset(self) -> bool:
@@ -105,6 +106,8 @@ class Inputs:
             >>> len(as_inputs((x, y)).digest())
             32
         """
+        if self._digest is not None:  # the run fingerprint and the feature cache both ask; hash once
+            return self._digest
         h = hashlib.blake2b(digest_size=16)
         if self.is_dataset:
             h.update(repr(self.x.element_spec).encode())
@@ -113,7 +116,8 @@ class Inputs:
             for array in (self.x, self.y):
                 h.update(str((array.shape, array.dtype)).encode())
                 h.update(np.ascontiguousarray(array).data)
-        return h.hexdigest()
+        self._digest = h.hexdigest()
+        return self._digest
 
 
 def as_inputs(data: Data, *, role: str = "training", input_shape: InputShape = None,

@@ -25,6 +25,7 @@ Example:
 """
 from __future__ import annotations
 
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,13 +37,14 @@ import tensorflow as tf
 from daylib import config
 from daylib.models.classifier import freeze, unfreeze
 from daylib.models.layers import augmentation_layers
+from daylib.training.feature_cache import CachedFeatures, FeatureCache
 from daylib.training.features import FeatureExtractor, feature_extractor, head_model, put_head_back
 from daylib.training.history import TrainingHistory
 from daylib.training.inputs import (
     Data, Inputs, as_inputs, check_class_weight, head_classes, loss_and_metrics, output_units, warn_if_single_class,
 )
 from daylib.training.runs import Run, fingerprint, fit_logged
-from daylib.training.strategy import ModelOrFactory, resolve_model, scope
+from daylib.training.strategy import ModelOrFactory, resolve_model, scope, writes_files
 
 __all__ = ["train_head", "fine_tune", "train_classifier", "HEAD_LEARNING_RATE", "FINE_TUNE_LEARNING_RATE"]
 
@@ -121,13 +123,46 @@ def _open_session(kind: str, phases: tuple[str, ...], settings: dict, model: Mod
         raise ValueError(f"monitor={monitor!r} is not logged for this model; use one of {', '.join(allowed)}.")
     settings = dict(settings, batch_size=batch_size, class_weight=weights, monitor=monitor, patience=patience,
                     seed=seed)
-    run = Run.open(run_dir, fingerprint(kind, settings, model, train_inputs, val_inputs), phases)
+    run = Run.open(run_dir, fingerprint(kind, settings, model, train_inputs, val_inputs), phases,
+                   strategy=strategy)
     return _Session(run, model, train_inputs, val_inputs, batch_size, weights, monitor, patience, list(callbacks),
                     strategy, (0 if config.QUICK else 1) if verbose is None else int(verbose))
 
 
+def _ago(seconds: float) -> str:
+    seconds = max(0.0, seconds)
+    for unit, size in (("day", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            count = int(seconds // size)
+            return f"{count} {unit}{'s' if unit == 'day' and count > 1 else ''} ago"
+    return f"{int(seconds)} s ago"
+
+
+def _say_features(extract: FeatureExtractor, cache: Union[bool, FeatureCache],
+                  found: dict[str, tuple[Inputs, CachedFeatures]]) -> None:
+    """One printed line on where phase 1's features came from, when the cache was asked and did something."""
+    if not cache:
+        return
+    if not extract.uses_disk_cache(cache):
+        print("phase 1: the feature cache is off under a multi-worker strategy (the workers would race on it); "
+              "every worker runs the frozen base itself.")
+        return
+    streamed = [role for role, (inputs, _) in found.items() if inputs.is_dataset]
+    if streamed:
+        print(f"phase 1: the {' and '.join(streamed)} features come from a tf.data dataset, which is not cached on "
+              "disk (its digest covers its structure and size, not its images), so they are computed afresh; pass "
+              "(images, labels) arrays to reuse them across runs.")
+    reused = [(role, result) for role, (_, result) in found.items() if result.reused]
+    if reused:
+        counts = " and ".join(f"{len(result.labels)} {role}" for role, result in reused)
+        oldest = min(result.created for _, result in reused)
+        print(f"phase 1: reusing cached features for {counts} images (computed {_ago(time.time() - oldest)}) "
+              f"from {FeatureCache().directory if cache is True else cache.directory}; feature_cache=False "
+              "computes them again.")
+
+
 def _fit_cached_head(session: _Session, *, epochs: int, learning_rate: float,
-                     feature_cache: Union[str, Path, None]) -> tuple[list[dict], Optional[int]]:
+                     feature_cache: Union[bool, FeatureCache]) -> tuple[list[dict], Optional[int]]:
     model = session.model
     augmenting = augmentation_layers(model)
     if augmenting:
@@ -137,18 +172,25 @@ def _fit_cached_head(session: _Session, *, epochs: int, learning_rate: float,
             stacklevel=4,
         )
     extract = FeatureExtractor(model, session.strategy)
-
-    def features_of(inputs: Optional[Inputs], role: str) -> Optional[Inputs]:
+    found: dict[str, tuple[Inputs, CachedFeatures]] = {}
+    for role, inputs in (("training", session.train), ("validation", session.validation)):
         if inputs is None:
-            return None
-        cache_file = Path(feature_cache) / f"{role}.npz" if feature_cache is not None else None
-        features, labels = extract(inputs, batch_size=session.batch_size, cache_file=cache_file,
-                                   verbose=session.verbose)
-        if role == "train" and inputs.is_dataset and inputs.label_kind == "sparse":
-            warn_if_single_class(labels, stacklevel=6)  # arrays were checked at the door
-        return Inputs(features, labels, inputs.label_kind)
+            continue
+        result = extract.features(inputs, batch_size=session.batch_size, cache=feature_cache,
+                                  verbose=session.verbose)
+        if role == "training" and inputs.is_dataset and inputs.label_kind == "sparse":
+            warn_if_single_class(result.labels, stacklevel=5)  # arrays were checked at the door
+        found[role] = (inputs, result)
+    if writes_files(session.strategy):
+        _say_features(extract, feature_cache, found)
 
-    train, validation = features_of(session.train, "train"), features_of(session.validation, "validation")
+    def as_features(role: str) -> Optional[Inputs]:
+        if role not in found:
+            return None
+        inputs, result = found[role]
+        return Inputs(result.features, result.labels, inputs.label_kind)
+
+    train, validation = as_features("training"), as_features("validation")
     with scope(session.strategy):
         head = head_model(model)
     session.compile(head, learning_rate)
@@ -158,8 +200,17 @@ def _fit_cached_head(session: _Session, *, epochs: int, learning_rate: float,
     return logs, best
 
 
+def _check_feature_cache(feature_cache) -> Union[bool, FeatureCache]:
+    if not isinstance(feature_cache, (bool, FeatureCache)):
+        raise TypeError(
+            f"feature_cache must be True (reuse phase-1 features from the cache in {FeatureCache().directory}), "
+            f"False (compute them every run) or a daylib.training.FeatureCache(folder); got {feature_cache!r}."
+        )
+    return feature_cache
+
+
 def _head_phase(session: _Session, *, epochs: int, cached: bool, learning_rate: float,
-                feature_cache: Union[str, Path, None]) -> TrainingHistory:
+                feature_cache: Union[bool, FeatureCache]) -> TrainingHistory:
     finished = session.finished("head", learning_rate)
     if finished is not None:
         return finished
@@ -207,7 +258,7 @@ def train_head(
     patience: Optional[int] = 3,
     callbacks: Sequence[keras.callbacks.Callback] = (),
     run_dir: Union[str, Path, None] = None,
-    feature_cache: Union[str, Path, None] = None,
+    feature_cache: Union[bool, FeatureCache] = True,
     strategy: Optional[tf.distribute.Strategy] = None,
     verbose: Optional[int] = None,
     seed: int = 0,
@@ -233,7 +284,12 @@ def train_head(
         run_dir: folder for per-epoch states, logs and end weights, kept afterwards; default: a temporary folder
             in the cache, deleted when the run finishes. Either way a repeated call resumes an
             interrupted run (see :mod:`daylib.training.runs`).
-        feature_cache: folder for ``train.npz``/``validation.npz`` feature caches (cached path).
+        feature_cache: on the cached path, reuse the frozen base's features from the on-disk cache
+            (:mod:`daylib.training.feature_cache`) when the same base, data arrays and image size
+            were seen before, and say so in one printed line; store them there otherwise.
+            ``False``: compute them every run. A
+            :class:`~daylib.training.feature_cache.FeatureCache` uses that folder or size cap.
+            Datasets and multi-worker strategies are never cached (a printed line says so).
         strategy: a ``tf.distribute.Strategy`` (MirroredStrategy, TPUStrategy, ...) to compile and
             train under.
         verbose: Keras progress bars; default on, off in quick mode (``DAYLIB_QUICK=1``).
@@ -247,6 +303,7 @@ def train_head(
         >>> history.best_epochs["head"]
         4
     """
+    _check_feature_cache(feature_cache)
     session = _open_session(
         "train_head", ("head",), dict(epochs=epochs, cached=cached, learning_rate=learning_rate), model, train,
         validation,
@@ -336,7 +393,7 @@ def train_classifier(
     patience: Optional[int] = 3,
     callbacks: Sequence[keras.callbacks.Callback] = (),
     run_dir: Union[str, Path, None] = None,
-    feature_cache: Union[str, Path, None] = None,
+    feature_cache: Union[bool, FeatureCache] = True,
     strategy: Optional[tf.distribute.Strategy] = None,
     verbose: Optional[int] = None,
     seed: int = 0,
@@ -358,6 +415,7 @@ def train_classifier(
         (5, 10)
     """
     _check_layers(fine_tune_epochs, fine_tune_at, top_n)
+    _check_feature_cache(feature_cache)
     settings = dict(head_epochs=head_epochs, fine_tune_epochs=fine_tune_epochs, fine_tune_at=fine_tune_at,
                     top_n=top_n, cached=cached, head_learning_rate=head_learning_rate,
                     fine_tune_learning_rate=fine_tune_learning_rate)

@@ -31,6 +31,12 @@ A state is only trusted for the same call: ``run.json`` stores a fingerprint of 
 settings, the data and the model's starting weights. A different call in the same folder
 starts its phases afresh, and so does the same call after the run finished.
 
+Several workers (``MultiWorkerMirroredStrategy``): only the chief writes, deletes and prints
+(:func:`daylib.training.strategy.writes_files`); every worker runs the same call, so the
+workers first check that their fingerprints agree, then the others follow the chief's
+decisions (the epoch to resume from, a finished phase, the best epoch) and read its files.
+The run folder must therefore be on storage that every worker sees.
+
 Example:
     >>> run = Run.open("runs/lite0", fingerprint("train_classifier", settings, model, data), ("head", "fine_tune"))
     >>> logs = fit_logged(run, "head", model, data, val, epochs=5)
@@ -45,13 +51,15 @@ from pathlib import Path
 from typing import Optional, Sequence, Union
 
 import keras
+import tensorflow as tf
 
 from daylib import __version__, config
 from daylib.models import compat
 from daylib.models.digest import model_digest
 from daylib.training.atomic import atomic_path, read_json, remove_partial, write_json
 from daylib.training.inputs import Inputs, stream_errors
-from daylib.training.states import EpochStates, plan_resume
+from daylib.training.states import EpochStates, ResumePlan, plan_resume
+from daylib.training.strategy import agree, chief_value, fit_context, writes_files
 
 __all__ = ["Run", "fingerprint", "fit_logged", "EpochLog", "ResumableEarlyStopping"]
 
@@ -97,7 +105,8 @@ class Run:
     Each phase folder carries the fingerprint of the call that wrote it (``<phase>/run.json``),
     so ``train_head`` and a later ``fine_tune`` can share one ``run_dir`` without clearing each
     other's files. ``temporary`` runs live under ``config.CACHE_DIR/runs`` and are deleted when
-    they finish.
+    they finish. ``strategy``: the run's ``tf.distribute`` strategy; with several workers only
+    the chief (``writer``) touches the folder.
 
     Example:
         >>> run = Run.open(None, "3f2a9c1e...", phases=("head",))
@@ -109,26 +118,48 @@ class Run:
     fingerprint: str
     temporary: bool
     phases: tuple[str, ...]
+    strategy: Optional[tf.distribute.Strategy] = None
+
+    @property
+    def writer(self) -> bool:
+        """Whether this process writes the run folder (always, except on a worker that is not the chief).
+
+        Example:
+            >>> Run.open(tmp_path, "abc", ("head",)).writer
+            True
+        """
+        return writes_files(self.strategy)
 
     @classmethod
-    def open(cls, run_dir: Union[str, Path, None], fingerprint: str, phases: Sequence[str]) -> "Run":
+    def open(cls, run_dir: Union[str, Path, None], fingerprint: str, phases: Sequence[str],
+             strategy: Optional[tf.distribute.Strategy] = None) -> "Run":
         """Open (and create) a run folder; clear a phase folder left by another call or a finished run.
 
         ``run_dir=None`` picks a temporary folder named after the fingerprint, so an
         interrupted call resumes when it is repeated even without a ``run_dir``. An unreadable
-        ``run.json`` counts as another call's.
+        ``run.json`` counts as another call's. With several workers, only the chief creates or
+        clears anything, and every worker must open the run with the same fingerprint.
+
+        Raises:
+            ValueError: a worker's fingerprint differs from the chief's: it was given other
+                data, settings or starting weights.
 
         Example:
             >>> Run.open(tmp_path, "abc", phases=("head", "fine_tune")).directory == tmp_path
             True
         """
         temporary = run_dir is None
-        directory = config.cache_dir("runs") / fingerprint[:16] if temporary else Path(run_dir)
-        run = cls(directory, fingerprint, temporary, tuple(phases))
-        for phase in phases:
-            stored = read_json(directory / phase / "run.json") or {}
-            if stored.get("fingerprint") != fingerprint or stored.get("status") == "finished":
-                run._start_afresh(phase)
+        directory = config.CACHE_DIR / "runs" / fingerprint[:16] if temporary else Path(run_dir)
+        run = cls(directory, fingerprint, temporary, tuple(phases), strategy)
+        if run.writer:
+            for phase in phases:
+                stored = read_json(directory / phase / "run.json") or {}
+                if stored.get("fingerprint") != fingerprint or stored.get("status") == "finished":
+                    run._start_afresh(phase)
+        agree(strategy, int(hashlib.blake2b(fingerprint.encode(), digest_size=6).hexdigest(), 16),
+              "training call (a hash of its settings, data and starting weights)",
+              "every worker must make the same call on the same data: load the same files in the same order, with "
+              "the same seed, and build the model with the same factory.")
         return run
 
     def _start_afresh(self, phase: str) -> None:
@@ -179,15 +210,25 @@ class Run:
             >>> record = run.load_finished("head", model)
         """
         folder = self.phase_dir(phase)
-        if not (folder / "done.json").exists():
-            return None
-        record, weights = self.done(phase), folder / "model.weights.h5"
-        if record is None or not _is_intact(weights, record.get("weights")):
+        weights = folder / "model.weights.h5"
+
+        def intact_record() -> Optional[dict]:
+            record = self.done(phase)
+            return record if record is not None and _is_intact(weights, record.get("weights")) else None
+
+        record = intact_record() if self.writer else None
+        if self.writer and (folder / "done.json").exists() and record is None:
             print(f"Phase {phase!r} had finished, but its saved end weights {weights} (or done.json) are damaged "
                   f"or missing, so the phase is trained again. {self.hint}")
             for later in self.phases[self.phases.index(phase):]:
                 self._start_afresh(later)
+        if not chief_value(self.strategy, float(record is not None)):
             return None
+        record = record if self.writer else intact_record()  # the others read after the chief has decided
+        if record is None:
+            raise ValueError(f"The chief finished phase {phase!r}, but this worker cannot read its end weights "
+                             f"{weights}: put the run folder (run_dir=...) on storage that every worker sees (a "
+                             f"shared file system). {self.hint}")
         model.load_weights(weights)
         return record
 
@@ -202,7 +243,7 @@ class Run:
         Example:
             >>> run.mark_done("head", model, logs, best_epoch=3)
         """
-        if self.temporary and phase == self.phases[-1]:
+        if (self.temporary and phase == self.phases[-1]) or not self.writer:
             return
         folder = self.phase_dir(phase)
         weights = folder / "model.weights.h5"
@@ -217,6 +258,8 @@ class Run:
         Example:
             >>> run.finish()
         """
+        if not self.writer:
+            return
         if self.temporary:
             shutil.rmtree(self.directory, ignore_errors=True)
             return
@@ -227,22 +270,25 @@ class Run:
 class EpochLog(keras.callbacks.Callback):
     """Append each finished epoch's logs to a JSON file (and keep them in ``self.logs``).
 
-    An epoch without a loss (the data yielded no batch) is not logged.
+    An epoch without a loss (the data yielded no batch) is not logged. ``write=False`` (a
+    worker that is not the chief) keeps the logs in memory only.
 
     Example:
         >>> log = EpochLog("history.json", previous=[])
     """
 
-    def __init__(self, path: Union[str, Path], previous: Sequence[dict] = ()):
+    def __init__(self, path: Union[str, Path], previous: Sequence[dict] = (), write: bool = True):
         super().__init__()
         self.path = Path(path)
         self.logs = list(previous)
+        self.write = write
 
     def on_epoch_end(self, epoch, logs=None):
         if "loss" not in (logs or {}):
             return
         self.logs.append({"epoch": int(epoch), **{k: float(v) for k, v in logs.items()}})
-        write_json(self.path, self.logs)
+        if self.write:
+            write_json(self.path, self.logs)
 
 
 class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
@@ -286,6 +332,26 @@ def _epochs(numbers: Sequence[int]) -> str:
 
 
 def _resume(run: Run, phase: str, model: keras.Model, initial_epoch: int, epochs: int):
+    """The resume plan of a phase and the logs it keeps: the chief decides, the other workers follow."""
+    plan, kept = _plan_on_chief(run, phase, model, initial_epoch, epochs) if run.writer else (None, [])
+    epoch = int(chief_value(run.strategy, plan.state.epoch if plan is not None and plan.state is not None else -1))
+    if run.writer:
+        return plan, kept
+    if epoch < 0:
+        return ResumePlan(None), []
+    folder = run.phase_dir(phase)
+    plan = plan_resume(folder / "states", model, tidy=False)
+    logs = read_json(folder / "history.json")
+    kept = [entry for entry in logs or [] if initial_epoch <= entry.get("epoch", -1) <= epoch]
+    if plan.state is None or plan.state.epoch != epoch or [entry["epoch"] for entry in kept] != list(
+            range(initial_epoch, epoch + 1)):
+        raise ValueError(f"The chief resumes phase {phase!r} after epoch {epoch + 1}, but this worker cannot read "
+                         f"that state and log in {folder}: put the run folder (run_dir=...) on storage that every "
+                         f"worker sees (a shared file system). {run.hint}")
+    return plan, kept
+
+
+def _plan_on_chief(run: Run, phase: str, model: keras.Model, initial_epoch: int, epochs: int):
     """The resume plan of a phase and the logs it keeps; prints what happens and why."""
     folder = run.phase_dir(phase)
     remove_partial(folder)
@@ -352,18 +418,21 @@ def fit_logged(
     folder = run.phase_dir(phase)
     plan, previous = _resume(run, phase, model, initial_epoch, epochs)
     start = plan.initial_epoch if plan.initial_epoch is not None else initial_epoch
-    epoch_log = EpochLog(folder / "history.json", previous)
-    states = EpochStates(folder / "states", plan, monitor=monitor, mode=_mode(monitor), hint=run.hint)
+    epoch_log = EpochLog(folder / "history.json", previous, write=run.writer)
+    states = EpochStates(folder / "states", plan, monitor=monitor, mode=_mode(monitor), hint=run.hint,
+                         strategy=run.strategy)
     built_in: list[keras.callbacks.Callback] = [epoch_log, states]
     if validation is not None and patience is not None:
         past = [(entry["epoch"], entry[monitor]) for entry in previous if monitor in entry]
         stop = ResumableEarlyStopping(past, monitor=monitor, mode=_mode(monitor), patience=patience)
         built_in.append(stop)
         if stop.fired_before():
-            print(f"Early stopping had ended phase {phase!r} after epoch {start} already: no further epoch is trained.")
+            if run.writer:
+                print(f"Early stopping had ended phase {phase!r} after epoch {start} already: no further epoch is "
+                      "trained.")
             epochs = start
     try:
-        with stream_errors():
+        with stream_errors(), fit_context(model):
             model.fit(
                 **train.fit_kwargs(batch_size),
                 validation_data=validation.validation() if validation is not None else None,
@@ -384,7 +453,7 @@ def fit_logged(
     best = None
     if validation is not None:
         best, notes = states.restore_best()
-        if notes:
+        if notes and run.writer:
             print(f"{' '.join(notes)} {run.hint}")
     if best is None:
         best = logs[-1]["epoch"] if logs else None

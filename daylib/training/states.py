@@ -35,6 +35,12 @@ The rules here:
 Variables are matched by order, not by name: Keras numbers layer names per process, and a
 resumed call builds its model afresh (the run's fingerprint guarantees the same model).
 
+With several workers (``MultiWorkerMirroredStrategy``) every worker reads the variables (a
+mirrored variable reads its local copy, no communication; reading them everywhere stays
+correct for a variable that would need one), but only the chief writes and deletes files
+(:func:`daylib.training.strategy.writes_files`); the others keep the same record of which
+epochs are kept and read the chief's files when they load a state.
+
 Example:
     >>> plan = plan_resume(run_dir / "head" / "states", model, monitor="val_loss")
     >>> model.fit(x, y, initial_epoch=plan.initial_epoch, epochs=5,
@@ -51,11 +57,13 @@ from typing import Optional, Union
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from daylib.training.atomic import atomic_path, remove_partial
+from daylib.training.strategy import agree, writes_files
 
 __all__ = ["State", "StateError", "ResumePlan", "EpochStates", "plan_resume", "read_state", "save_state",
-           "best_epoch", "state_path", "load_model_state"]
+           "best_epoch", "state_path", "load_model_state", "state_arrays"]
 
 
 class StateError(ValueError):
@@ -88,18 +96,33 @@ def _optimizer_variables(model: keras.Model) -> list:
     return list(optimizer.variables) if optimizer is not None and optimizer.built else []
 
 
+def state_arrays(model: keras.Model, epoch: int, value: Optional[float]) -> dict[str, np.ndarray]:
+    """The arrays of a state file: every model and optimizer variable's value, and the record.
+
+    Example:
+        >>> sorted(state_arrays(model, 0, 0.61))[-1]
+        'record'
+    """
+    arrays = {f"model_{i:04d}": np.asarray(v.numpy()) for i, v in enumerate(model.variables)}
+    optimizer = _optimizer_variables(model)
+    arrays.update({f"optimizer_{i:04d}": np.asarray(v.numpy()) for i, v in enumerate(optimizer)})
+    record = {"epoch": int(epoch), "value": value, "model": len(model.variables), "optimizer": len(optimizer)}
+    arrays["record"] = np.array(json.dumps(record))
+    return arrays
+
+
+def _write(path: Union[str, Path], arrays: dict[str, np.ndarray]) -> None:
+    with atomic_path(path) as tmp:
+        np.savez(tmp, **arrays)
+
+
 def save_state(path: Union[str, Path], model: keras.Model, epoch: int, value: Optional[float]) -> None:
     """Write the model's and optimizer's variables and ``(epoch, value)`` to ``path``, atomically.
 
     Example:
         >>> save_state(state_path(folder, 0), model, 0, 0.61)
     """
-    arrays = {f"model_{i:04d}": np.asarray(v.numpy()) for i, v in enumerate(model.variables)}
-    optimizer = _optimizer_variables(model)
-    arrays.update({f"optimizer_{i:04d}": np.asarray(v.numpy()) for i, v in enumerate(optimizer)})
-    record = {"epoch": int(epoch), "value": value, "model": len(model.variables), "optimizer": len(optimizer)}
-    with atomic_path(path) as tmp:
-        np.savez(tmp, record=np.array(json.dumps(record)), **arrays)
+    _write(path, state_arrays(model, epoch, value))
 
 
 def _record(path: Path) -> dict:
@@ -170,15 +193,19 @@ class ResumePlan:
         return None if self.state is None else self.state.epoch + 1
 
 
-def plan_resume(folder: Union[str, Path], model: keras.Model) -> ResumePlan:
+def plan_resume(folder: Union[str, Path], model: keras.Model, *, tidy: bool = True) -> ResumePlan:
     """Find the newest state in ``folder`` that reads in full; delete damaged ones and leftovers.
+
+    ``tidy=False`` deletes nothing (a worker that reads the chief's folder): a damaged file is
+    skipped with its note.
 
     Example:
         >>> plan = plan_resume(run_dir / "head" / "states", model)
         >>> plan.initial_epoch          # None: nothing to resume
     """
     folder = Path(folder)
-    remove_partial(folder)
+    if tidy:
+        remove_partial(folder)
     files = sorted(folder.glob("epoch-*.npz"), reverse=True) if folder.is_dir() else []
     plan = ResumePlan(None)
     for path in files:
@@ -190,6 +217,9 @@ def plan_resume(folder: Union[str, Path], model: keras.Model) -> ResumePlan:
                 record = _record(path)
                 plan.kept[int(record["epoch"])] = record["value"]
         except StateError as error:
+            if not tidy:
+                plan.notes.append(f"The saved state {path} is damaged or cut short: it {error}.")
+                continue
             plan.notes.append(f"The saved state {path} is damaged or cut short: it {error}, so it was deleted.")
             path.unlink(missing_ok=True)
     return plan
@@ -218,14 +248,19 @@ class EpochStates(keras.callbacks.Callback):
             is built first, as ``BackupAndRestore`` does, so its moments can be restored).
         monitor, mode: the value recorded with each state and how "best" is judged.
         hint: appended to the error when a state cannot be written (names the run folder).
+        strategy: the ``tf.distribute`` strategy of the run: with several workers only the chief
+            writes and deletes states (:func:`daylib.training.strategy.writes_files`).
 
     Example:
         >>> states = EpochStates(folder, plan_resume(folder, model), monitor="val_loss", mode="min")
     """
 
-    def __init__(self, folder: Union[str, Path], plan: ResumePlan, *, monitor: str, mode: str, hint: str = ""):
+    def __init__(self, folder: Union[str, Path], plan: ResumePlan, *, monitor: str, mode: str, hint: str = "",
+                 strategy: Optional[tf.distribute.Strategy] = None):
         super().__init__()
         self.folder = Path(folder)
+        self.strategy = strategy
+        self.writer = writes_files(strategy)
         self.plan = plan
         self.monitor = monitor
         self.mode = mode
@@ -254,13 +289,15 @@ class EpochStates(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         value = (logs or {}).get(self.monitor)
         value = float(value) if value is not None else None
-        self.folder.mkdir(parents=True, exist_ok=True)
         path = state_path(self.folder, epoch)
-        try:
-            save_state(path, self.model, epoch, value)
-        except OSError as error:
-            raise OSError(f"Could not write the training state {path} ({error}). Free some disk space. "
-                          f"{self.hint}") from error
+        arrays = state_arrays(self.model, epoch, value)  # on every worker
+        if self.writer:
+            try:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                _write(path, arrays)
+            except OSError as error:
+                raise OSError(f"Could not write the training state {path} ({error}). Free some disk space. "
+                              f"{self.hint}") from error
         self.kept[epoch] = value
         self.current = epoch
         self._prune()
@@ -270,7 +307,8 @@ class EpochStates(keras.callbacks.Callback):
         older = {epoch: value for epoch, value in self.kept.items() if epoch != newest[-1]}
         keep = set(newest) | {best_epoch(older, self.mode), best_epoch(self.kept, self.mode)}
         for epoch in [epoch for epoch in self.kept if epoch not in keep]:
-            state_path(self.folder, epoch).unlink(missing_ok=True)
+            if self.writer:
+                state_path(self.folder, epoch).unlink(missing_ok=True)
             del self.kept[epoch]
 
     def restore_best(self) -> tuple[Optional[int], list[str]]:
@@ -278,7 +316,12 @@ class EpochStates(keras.callbacks.Callback):
 
         Nothing is read when the model already holds the best epoch (the usual case when the
         last epoch was the best). A best state that cannot be read is deleted and the next
-        best is used, with a note; ``None`` when no epoch has a monitored value.
+        best is used, with a note; ``None`` when no epoch has a monitored value. With several
+        workers, every worker reads the chief's file and they check that they agree on the epoch.
+
+        Raises:
+            ValueError: a worker found another best epoch than the chief (it could not read
+                the chief's state: the run folder is not on storage that every worker sees).
 
         Example:
             >>> best, notes = states.restore_best()
@@ -291,6 +334,10 @@ class EpochStates(keras.callbacks.Callback):
             except StateError as error:
                 path = state_path(self.folder, best)
                 notes.append(f"The best epoch's state {path} {error}; the next best epoch is used instead.")
-                path.unlink(missing_ok=True)
+                if self.writer:
+                    path.unlink(missing_ok=True)
                 del self.kept[best]
+        agree(self.strategy, -1 if best is None else best, "best epoch",
+              f"it could not read the chief's state files in {self.folder}. Put the run folder (run_dir=...) on "
+              f"storage that every worker sees (a shared file system). {self.hint}")
         return best, notes
