@@ -300,9 +300,9 @@ def heatmap_agreement(
     moved = as_heatmaps(cam(moved_images, classes), "the heatmaps cam returned")
     expected = np.stack([apply(h[..., None])[..., 0] for h in original])
     valid = np.stack([apply(np.ones(h.shape + (1,), np.float32))[..., 0] > 0.999 for h in original])
-    correlation = np.array([_correlation(a[v], b[v]) for a, b, v in zip(expected, moved, valid)])
+    correlations = np.array([correlation(a[v], b[v]) for a, b, v in zip(expected, moved, valid)])
     iou = np.array([_iou((a >= threshold)[v][None], (b >= threshold)[v][None])[0] for a, b, v in zip(expected, moved, valid)])
-    return Agreement(correlation=correlation, iou=iou)
+    return Agreement(correlation=correlations, iou=iou)
 
 
 def _heat_and_masks(heatmaps, targets) -> tuple[np.ndarray, np.ndarray]:
@@ -332,17 +332,28 @@ def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(union > 0, inter / np.maximum(union, 1), 1.0)
 
 
-def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+def correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson correlation of two arrays; 0 when either is constant (never NaN).
+
+    Example:
+        >>> correlation(np.array([1.0, 2.0, 3.0]), np.array([2.0, 4.0, 7.0]))
+        0.993...
+    """
     a = a - a.mean()
     b = b - b.mean()
     scale = np.sqrt((a * a).sum() * (b * b).sum())
     return float((a * b).sum() / scale) if scale > 0 else 0.0
 
 
-def _perturbation_curve(model, images, heatmaps, classes, steps, baseline, batch_size, seed, insert: bool) -> Curve:
-    steps, batch_size = count(steps, "steps", example=20), count(batch_size, "batch_size", example=32)
-    if baseline not in BASELINES:
-        raise ValueError(f"Unknown baseline {baseline!r}; use one of {', '.join(map(repr, BASELINES))}.")
+def perturbation_inputs(images, heatmaps, classes, seed) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The checked inputs of a pixel-removal curve: images, one heatmap each at their size, one class each,
+    and the seeded random numbers that break ties between equally important pixels.
+
+    Used by deletion/insertion here and by ROAD (:mod:`daylib.cam.road`).
+
+    Example:
+        >>> batch, heat, targets, tie_break = perturbation_inputs(images, heatmaps, 285, seed=0)
+    """
     batch = to_rgb_batch(images, single=True)
     heat = as_heatmaps(heatmaps)
     if heat.shape != batch.shape[:3]:
@@ -351,19 +362,37 @@ def _perturbation_curve(model, images, heatmaps, classes, steps, baseline, batch
             f"{batch.shape}. Pass cam(images) for the same images (daylib's CAMs return the input size)."
         )
     targets = class_array(classes, len(batch), allow_2d=False)[0][:, 0]
+    tie_break = np.random.default_rng(optional_seed(seed)).random(heat.shape[1] * heat.shape[2])
+    return batch, heat, targets, tie_break
+
+
+def importance_order(heatmap: np.ndarray, tie_break: np.ndarray) -> np.ndarray:
+    """Pixel indices (into the flattened map) from the most to the least important, ties broken by ``tie_break``.
+
+    Example:
+        >>> importance_order(np.array([[0.1, 0.9]]), np.zeros(2))
+        array([1, 0])
+    """
+    return np.lexsort((tie_break, -heatmap.ravel()))
+
+
+def _perturbation_curve(model, images, heatmaps, classes, steps, baseline, batch_size, seed, insert: bool) -> Curve:
+    steps, batch_size = count(steps, "steps", example=20), count(batch_size, "batch_size", example=32)
+    if baseline not in BASELINES:
+        raise ValueError(f"Unknown baseline {baseline!r}; use one of {', '.join(map(repr, BASELINES))}.")
+    batch, heat, targets, tie_break = perturbation_inputs(images, heatmaps, classes, seed)
     pixels = heat.shape[1] * heat.shape[2]
-    tie_break = np.random.default_rng(optional_seed(seed)).random(pixels)
     counts = np.round(np.linspace(0, pixels, steps + 1)).astype(int)
     scores = np.empty((len(batch), steps + 1), np.float64)
     for b, image in enumerate(batch):
         fill = _baseline(image, baseline)
         start, end = (fill, image) if insert else (image, fill)
-        order = np.lexsort((tie_break, -heat[b].ravel()))
+        order = importance_order(heat[b], tie_break)
         rank = np.empty(pixels, int)
         rank[order] = np.arange(pixels)
         rank = rank.reshape(heat.shape[1:])[..., None]
         perturbed = np.stack([np.where(rank < count, end, start) for count in counts])
-        probabilities = _class_probabilities(model, perturbed, batch_size)
+        probabilities = class_probabilities(model, perturbed, batch_size)
         if b == 0:
             check_class_range(targets, probabilities.shape[-1])
         scores[b] = probabilities[:, targets[b]]
@@ -381,7 +410,13 @@ def _baseline(image: np.ndarray, kind: str) -> np.ndarray:
     return cv2.GaussianBlur(image, (0, 0), sigmaX=sigma, borderType=cv2.BORDER_REFLECT)
 
 
-def _class_probabilities(model: keras.Model, images: np.ndarray, batch_size: int) -> np.ndarray:
+def class_probabilities(model: keras.Model, images: np.ndarray, batch_size: int) -> np.ndarray:
+    """The model's class probabilities ``(B, K)``; one sigmoid unit gives the two columns ``[1 - p, p]``.
+
+    Example:
+        >>> class_probabilities(binary_model, images, 32).shape
+        (8, 2)
+    """
     outputs, _ = predict(model, images, batch_size=batch_size)
     if outputs.ndim != 2:
         raise ValueError(f"The model outputs shape {outputs.shape}; the curves need (batch, classes) probabilities.")

@@ -35,9 +35,8 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.linalg import spsolve
 
 from daylib.arguments import count, fraction, number, optional_seed
-from daylib.cam.metrics import Curve, _class_probabilities
-from daylib.cam.targets import as_heatmaps, check_class_range, class_array
-from daylib.data.images import to_rgb_batch
+from daylib.cam.metrics import Curve, class_probabilities, importance_order, perturbation_inputs
+from daylib.cam.targets import check_class_range
 
 __all__ = ["ORDERS", "NEIGHBOUR_WEIGHTS", "DEFAULT_FRACTIONS", "noisy_linear_impute", "road_curve"]
 
@@ -172,20 +171,12 @@ def road_curve(
     batch_size = count(batch_size, "batch_size", example=32)
     noise = number(noise, "noise", "0.01")
     seed = optional_seed(seed)
-    batch = to_rgb_batch(images, single=True)
-    heat = as_heatmaps(heatmaps)
-    if heat.shape != batch.shape[:3]:
-        raise ValueError(
-            f"Expected one heatmap (B, H, W) per image, at the images' size: got heatmaps {heat.shape} for images "
-            f"{batch.shape}. Pass cam(images) for the same images (daylib's CAMs return the input size)."
-        )
-    targets = class_array(classes, len(batch), allow_2d=False)[0][:, 0]
+    batch, heat, targets, tie_break = perturbation_inputs(images, heatmaps, classes, seed)
     pixels = heat.shape[1] * heat.shape[2]
-    tie_break = np.random.default_rng(seed).random(pixels)
     removed_counts = (shares * pixels).astype(int)
     scores = np.empty((len(batch), len(shares) + 1), np.float64)
     for b, image in enumerate(batch):
-        ranking = np.lexsort((tie_break, -heat[b].ravel()))
+        ranking = importance_order(heat[b], tie_break)
         if order == "lerf":
             ranking = ranking[::-1]
         perturbed = [image]
@@ -194,7 +185,7 @@ def road_curve(
             removed[ranking[:removed_count]] = True
             stream = None if seed is None else int(np.random.SeedSequence([seed, b, s]).generate_state(1)[0])
             perturbed.append(noisy_linear_impute(image, removed.reshape(heat.shape[1:]), noise, stream))
-        probabilities = _class_probabilities(model, np.stack(perturbed), batch_size)
+        probabilities = class_probabilities(model, np.stack(perturbed), batch_size)
         if b == 0:
             check_class_range(targets, probabilities.shape[-1])
         scores[b] = probabilities[:, targets[b]]

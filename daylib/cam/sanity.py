@@ -58,7 +58,7 @@ from skimage.metrics import structural_similarity
 from tqdm.auto import tqdm
 
 from daylib.arguments import flag, fraction, optional_seed
-from daylib.cam.metrics import _class_probabilities, _correlation
+from daylib.cam.metrics import class_probabilities, correlation
 from daylib.cam.registry import method_key, methods as registered_methods
 from daylib.cam.targets import as_heatmaps, check_class_range, class_array
 from daylib.data.images import to_rgb_batch
@@ -427,8 +427,8 @@ def data_randomization(
         history = train_head(model, (x, labels), seed=0 if seed is None else seed, **options)
         model = model if history.model is None else history.model
         accuracy[name] = {
-            "train": float(np.mean(_class_probabilities(model, x, 32).argmax(axis=1) == labels)),
-            "validation": float(np.mean(_class_probabilities(model, x_val, 32).argmax(axis=1) == y_val)),
+            "train": float(np.mean(class_probabilities(model, x, 32).argmax(axis=1) == labels)),
+            "validation": float(np.mean(class_probabilities(model, x_val, 32).argmax(axis=1) == y_val)),
         }
         trained[name] = model
     targets = _targets(trained["true labels"], batch, classes)
@@ -494,7 +494,7 @@ def _sequence(methods) -> list:
 
 
 def _targets(model: keras.Model, batch: np.ndarray, classes) -> np.ndarray:
-    probabilities = _class_probabilities(model, batch, 32)
+    probabilities = class_probabilities(model, batch, 32)
     if classes is None:
         return probabilities.argmax(axis=1).astype(np.int32)
     targets = class_array(classes, len(batch), allow_2d=False)[0][:, 0]
@@ -645,7 +645,7 @@ def _pearson(a: np.ndarray, b: np.ndarray) -> float:
     a, b = np.asarray(a, np.float64).ravel(), np.asarray(b, np.float64).ravel()
     if np.ptp(a) == 0 or np.ptp(b) == 0:
         return float(np.array_equal(a, b))
-    return _correlation(a, b)
+    return correlation(a, b)
 
 
 def _hog(heat: np.ndarray, cell: int) -> np.ndarray:
