@@ -25,11 +25,12 @@ test: install
 	DAYLIB_QUICK=1 $(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-sanitize-with notebooks/sanitize.cfg --durations=15
 
 # Full-mode run of every lesson (or one: make notebooks NB=03_class_activation_maps.ipynb), outputs stored in place (what GitHub shows). Never hand-edit outputs.
+# A fresh cache dir, so stored outputs never depend on features or runs cached by earlier work.
 notebooks: install
-	cd notebooks && for nb in $(NB); do \
-	  echo "== $$nb"; DAYLIB_QUICK=0 ../$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+	cache=$$(mktemp -d) && cd notebooks && for nb in $(NB); do \
+	  echo "== $$nb"; DAYLIB_QUICK=0 DAYLIB_CACHE_DIR=$$cache ../$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 	    --ExecutePreprocessor.timeout=1200 --ExecutePreprocessor.store_widget_state=False "$$nb" || exit 1; \
-	done
+	done; rm -rf $$cache
 
 bench: install
 	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done
