@@ -3,6 +3,7 @@ import keras
 import matplotlib
 import numpy as np
 import pytest
+from _helpers_figures import assert_titles_fit
 
 from _helpers_cam import images as blob_images, nested_functional, small_base
 from daylib.cam.sanity import (
@@ -112,6 +113,9 @@ def test_the_table_summary_and_html(model):
 
     grid = show_randomization(result, image_index=2)
     assert len(grid.axes) == 1 * 4 + 1  # original + 3 steps, and the colour bar
+    blocks = {f"{name}_expand_activation_block": [name] for name in ("head", "conv3", "conv2")}
+    long_names = cascading_randomization(model, blob_images(1), {"Edges": edges_factory}, blocks=blocks, progress=False)
+    assert_titles_fit(show_randomization(long_names, image_index=0, size=1.2))  # long block names wrap, never overlap
     curves = plot_similarity(result)
     assert len(curves.axes) == len(SIMILARITIES)
     with pytest.raises(ValueError, match="image_index"):

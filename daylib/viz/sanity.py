@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 
 from daylib.arguments import count, names, positive
 from daylib.cam.sanity import SIMILARITIES, SanityResult
+from daylib.viz.heatmaps import TITLE_MARGIN, fit_title
 
 __all__ = ["show_randomization", "plot_similarity"]
 
@@ -55,7 +56,10 @@ def show_randomization(
             ax.set_xticks([])
             ax.set_yticks([])
             if row == 0:
-                ax.set_title(columns[col], fontsize=8)
+                # the colour bar takes about a sixth of the width from the panels after layout
+                title, fontsize = fit_title(columns[col], 0.8 * (size - TITLE_MARGIN), 8.0, min_fontsize=6.0,
+                                            max_lines=3)
+                ax.set_title(title, fontsize=fontsize)
             if col == 0:
                 ax.set_ylabel(method, fontsize=8)
             else:
