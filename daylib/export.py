@@ -48,11 +48,12 @@ from daylib.arguments import count
 from daylib.data.images import to_rgb_batch
 from daylib.evaluate.inputs import as_labels, as_scores, predicted_labels
 from daylib.evaluate.metrics import UndefinedMetricError, roc_auc
+from daylib.models import compat
 from daylib.models.inference import forward, predict
-from daylib.models.layers import require_model
+from daylib.models.layers import is_random_augmentation, require_model
 from daylib.training.atomic import atomic_path
 
-__all__ = ["QUANTIZE", "ExportReport", "to_tflite", "predict_tflite", "tflite_interpreter"]
+__all__ = ["QUANTIZE", "ExportReport", "to_tflite", "predict_tflite", "tflite_interpreter", "inference_model"]
 
 QUANTIZE = (None, "dynamic", "int8")
 """The quantisation settings :func:`to_tflite` offers."""
@@ -300,7 +301,31 @@ def _checked_labels(labels, images: Optional[np.ndarray]) -> Optional[np.ndarray
     return y
 
 
+def inference_model(model: keras.Model) -> keras.Model:
+    """``model`` without its random augmentation layers, which pass images through unchanged at inference.
+
+    The TFLite converter has no kernels for their random ops (``StatelessRandomUniformV2``,
+    ``ImageProjectiveTransformV3``), which stay in the exported graph even though inference skips
+    them; the copy shares every other layer (and its weights) with ``model``. A model without
+    such layers is returned as it is.
+
+    Example:
+        >>> inference_model(build_classifier("efficientnet_lite0", 2, augmentation=augmentation())).layers[1].name
+        'efficientnet_lite0'
+    """
+    skipped = {layer.name for layer in model.layers if is_random_augmentation(layer)}
+    if not skipped or not compat.is_functional(model):
+        return model
+    inputs = keras.Input(model.input_shape[1:], name=model.inputs[0].name.split(":")[0])
+
+    def call(layer, *args, **kwargs):
+        return args[0] if layer.name in skipped else layer(*args, **kwargs)
+
+    return keras.Model(inputs, compat.run_through_graph(model, inputs, call), name=model.name)
+
+
 def _convert(model: keras.Model, quantize: Optional[str], calibration: Optional[np.ndarray]) -> bytes:
+    model = inference_model(model)
     with tempfile.TemporaryDirectory(prefix="daylib_export_") as folder:
         model.export(folder, format="tf_saved_model", verbose=False)
         converter = tf.lite.TFLiteConverter.from_saved_model(folder)

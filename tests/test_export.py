@@ -92,6 +92,21 @@ def test_bundled_lite0_classifier_exports_in_float_within_1e4(tmp_path):
     assert 10e6 < report.size_bytes < 20e6  # ~3.4M float32 weights
 
 
+def test_a_model_with_augmentation_layers_exports_without_them(tmp_path):
+    from daylib.data.pipeline import augmentation
+    from daylib.export import inference_model
+
+    keras.utils.set_random_seed(0)
+    model = make_model(augmentation=augmentation(seed=0))  # random ops the converter has no kernels for
+    (x, _), _ = phantom_data()
+    plain = inference_model(model)
+    assert "augmentation" not in [layer.name for layer in plain.layers] and "augmentation" in [l.name for l in model.layers]
+    bare = make_model()
+    assert inference_model(bare) is bare and plain.get_layer("predictions") is model.get_layer("predictions")
+    report = to_tflite(model, tmp_path / "augmented.tflite", images=x[:4], timing_runs=2)
+    assert report.max_abs_diff <= 1e-5 and report.label_agreement == 1.0
+
+
 def test_a_converter_failure_leaves_the_old_file_and_no_partial_file(trained, tmp_path, monkeypatch):
     model, *_ = trained
     target = tmp_path / "model.tflite"

@@ -305,6 +305,25 @@ def head_layers(model: keras.Model) -> tuple[keras.layers.Layer, keras.layers.La
     return tuple(model.get_layer(name) for name in HEAD_LAYERS)
 
 
+RANDOM_AUGMENTATIONS = (
+    keras.layers.RandomFlip, keras.layers.RandomRotation, keras.layers.RandomZoom, keras.layers.RandomTranslation,
+    keras.layers.RandomContrast, keras.layers.RandomBrightness,
+)
+"""Keras's random augmentation layers that pass images through unchanged at inference."""
+
+
+def is_random_augmentation(layer: keras.layers.Layer) -> bool:
+    """True for a random augmentation layer, or a Sequential made only of them (identity at inference).
+
+    Example:
+        >>> is_random_augmentation(daylib.data.pipeline.augmentation())
+        True
+    """
+    if isinstance(layer, keras.Sequential):
+        return bool(layer.layers) and all(is_random_augmentation(inner) for inner in layer.layers)
+    return isinstance(layer, RANDOM_AUGMENTATIONS)
+
+
 def augmentation_layers(model: keras.Model) -> list[str]:
     """Names of the layers between the input and the base (augmentation, active in training only).
 
