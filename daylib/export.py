@@ -32,13 +32,14 @@ Example:
 """
 from __future__ import annotations
 
+import contextlib
 import html
 import tempfile
 import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Iterator, Optional, Union
 
 import keras
 import numpy as np
@@ -326,7 +327,7 @@ def inference_model(model: keras.Model) -> keras.Model:
 
 def _convert(model: keras.Model, quantize: Optional[str], calibration: Optional[np.ndarray]) -> bytes:
     model = inference_model(model)
-    with tempfile.TemporaryDirectory(prefix="daylib_export_") as folder:
+    with tempfile.TemporaryDirectory(prefix="daylib_export_") as folder, _tf_logs_above_info():
         model.export(folder, format="tf_saved_model", verbose=False)
         converter = tf.lite.TFLiteConverter.from_saved_model(folder)
         if quantize is not None:
@@ -342,6 +343,18 @@ def _convert(model: keras.Model, quantize: Optional[str], calibration: Optional[
                 f"{str(error).strip()[:600]}. A layer without a TFLite kernel for this setting cannot be exported; "
                 "try quantize=None or 'dynamic'."
             ) from error
+
+
+@contextlib.contextmanager
+def _tf_logs_above_info() -> Iterator[None]:
+    """Hide TensorFlow's Python INFO lines ("Assets written to ...") during the export; warnings still show."""
+    logger = tf.get_logger()
+    level = logger.level
+    logger.setLevel("WARNING")
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _representative(calibration: np.ndarray) -> Callable:
