@@ -20,6 +20,7 @@ Example:
 """
 from __future__ import annotations
 
+import inspect
 import math
 from dataclasses import dataclass
 from typing import Optional, Sequence
@@ -28,6 +29,11 @@ import numpy as np
 from scipy import stats
 
 from daylib.arguments import count, fraction, names as name_list, optional_seed
+
+
+# SciPy 1.15 renamed bootstrap's random_state to rng (the old name is deprecated there); the oldest SciPy
+# the course allows (1.11) knows only random_state. Both take a Generator.
+_SEED_ARGUMENT = "rng" if "rng" in inspect.signature(stats.bootstrap).parameters else "random_state"
 
 __all__ = ["Interval", "Comparison", "wilson_interval", "score_interval", "compare_proportions", "as_values",
            "mean_interval", "square_and_add", "format_p", "check_confidence", "Difference"]
@@ -284,7 +290,7 @@ def mean_interval(values: np.ndarray, confidence: float, resamples: int, seed: O
         return Interval(estimate, estimate, estimate, confidence, method, len(values),
                         note="one value has no spread to resample: the interval is the value itself")
     result = stats.bootstrap((values,), np.mean, n_resamples=resamples, confidence_level=confidence,
-                             method="percentile", vectorized=True, rng=np.random.default_rng(seed))
+                             method="percentile", vectorized=True, **{_SEED_ARGUMENT: np.random.default_rng(seed)})
     ci = result.confidence_interval
     return Interval(estimate, float(ci.low), float(ci.high), confidence, method, len(values))
 
