@@ -337,14 +337,18 @@ def head_after_layer(split: SplitModel) -> Callable[[tf.Tensor], tf.Tensor]:
         TensorShape([2, 1000])
     """
     features, head_input = split.model.outputs
+    skips = ValueError(
+        f"The model's output also depends on the image through a path that skips layer {split.layer_path!r} "
+        "(a residual connection around it), so the network after that layer cannot run on the feature map alone. "
+        "Pick a layer that ends a block, e.g. an Add or activation layer after it."
+    )
     try:
         after = keras.Model(features, head_input, name=f"{split.model.name}_after")
-    except ValueError as error:
-        raise ValueError(
-            f"The model's output also depends on the image through a path that skips layer {split.layer_path!r} "
-            "(a residual connection around it), so the network after that layer cannot run on the feature map alone. "
-            "Pick a layer that ends a block, e.g. an Add or activation layer after it."
-        ) from error
+    except ValueError as error:  # Keras 3.15 refuses such a graph
+        raise skips from error
+    if any(isinstance(layer, keras.layers.InputLayer) and all(layer.output is not t for t in after.inputs)
+           for layer in after.layers):  # Keras 3.8 builds it, with the image input left dangling inside
+        raise skips
 
     def head(activations: tf.Tensor) -> tf.Tensor:
         return split.head.logits(after(activations, training=False))
