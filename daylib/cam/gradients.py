@@ -211,7 +211,9 @@ class InputGradientBase:
             tf.reshape(classes, (chunks, size, classes.shape[1])),
         )
         signature = (tf.float32, tf.float32, tf.int32)
-        results = tf.map_fn(self._gradient_batch, batches, fn_output_signature=signature)
+        # One chunk at a time: with chunks running the model in parallel loop iterations, TensorFlow 2.21 crashed
+        # twice on a 2-core CPU (a segmentation fault inside the compiled function), so they run in sequence.
+        results = tf.map_fn(self._gradient_batch, batches, fn_output_signature=signature, parallel_iterations=1)
         return tuple(tf.reshape(result, (chunks * size, *result.shape[2:]))[:total] for result in results)
 
     def _gradient_batch(self, batch: tuple[tf.Tensor, tf.Tensor]) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:

@@ -327,6 +327,8 @@ def _per_channel(
     chunks = -(-total // size)
     pairs = tf.range(chunks * size) % total
     image_index, channel = tf.reshape(pairs // channels, (chunks, size)), tf.reshape(pairs % channels, (chunks, size))
-    outputs = tf.map_fn(lambda pair: run(*pair), (image_index, channel), fn_output_signature=tf.float32)
+    # One chunk at a time (see daylib.cam.gradients.InputGradientBase.input_gradients for why).
+    outputs = tf.map_fn(lambda pair: run(*pair), (image_index, channel), fn_output_signature=tf.float32,
+                        parallel_iterations=1)
     outputs = tf.reshape(outputs, (chunks * size, -1))[:total]
     return tf.reshape(outputs, (images, channels, -1))
