@@ -131,6 +131,24 @@ def names(values: Any, name: str, expected: Optional[int] = None, what: str = "i
     return listed
 
 
+def one_or_many(value: Any, name: str) -> list:
+    """``value`` as a list: one item (a string, a class, a function) becomes a list of one.
+
+    Raises:
+        ValueError: ``value`` is neither one item nor iterable; the message names ``name``.
+
+    Example:
+        >>> one_or_many("gradcam", "methods"), one_or_many(["gradcam", "saliency"], "methods")
+        (['gradcam'], ['gradcam', 'saliency'])
+    """
+    if isinstance(value, (str, type)) or callable(value):
+        return [value]
+    try:
+        return list(value)
+    except TypeError:
+        raise ValueError(f"{name} must be one item or a list of them, got {type(value).__name__}.") from None
+
+
 def optional_seed(value: Any, name: str = "seed") -> Optional[int]:
     """A random seed: a whole number of at least 0, or None for a fresh one each call.
 

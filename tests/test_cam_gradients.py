@@ -8,7 +8,8 @@ import tensorflow as tf
 
 from _helpers_cam import SIZE, flattened, images, nested_functional, small_base
 from daylib.cam import GradCAM
-from daylib.cam.gradients import GuidedBackprop, GuidedGradCAM, IntegratedGradients, Saliency, SmoothGrad
+from daylib.cam.gradients import IntegratedGradients, Saliency, SmoothGrad
+from daylib.cam.guided import GuidedBackprop, GuidedGradCAM
 from daylib.cam.registry import methods
 from daylib.models.layers import iter_layers
 from daylib.models.split import split_model

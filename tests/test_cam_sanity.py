@@ -16,6 +16,8 @@ from daylib.cam.sanity import (
     map_similarity,
     randomization_blocks,
 )
+from daylib.cam.randomize import reinitialize
+from daylib.cam.registry import methods as registered_methods
 from daylib.models.layers import iter_layers
 
 matplotlib.use("Agg")
@@ -31,17 +33,19 @@ def edges(images, classes=None):
 
 
 class Recorder:
-    """A method factory that returns :func:`edges` and records the weights of every model it is given."""
+    """A method factory whose methods return :func:`edges` and record the weights of their model at each call."""
 
     def __init__(self):
         self.weights = []
 
     def __call__(self, model):
-        self.weights.append({
-            path: [w.numpy().copy() for w in layer.weights]
-            for path, layer in iter_layers(model) if layer.weights and not isinstance(layer, keras.Model)
-        })
-        return edges
+        def method(images, classes=None):
+            self.weights.append({
+                path: [w.numpy().copy() for w in layer.weights]
+                for path, layer in iter_layers(model) if layer.weights and not isinstance(layer, keras.Model)
+            })
+            return edges(images, classes)
+        return method
 
 
 @pytest.fixture()
@@ -230,3 +234,16 @@ def test_the_pass_rule_averages_absolute_rank_correlations_over_images_and_steps
     assert result.passes() == {"A": False, "B": True, "C": False}  # means 0.5, 0.4 (of |values|), 0.5
     np.testing.assert_array_equal(result.similarity()["B"], [[0.6, -0.6], [-0.2, 0.2]])
     assert SanityResult(**{**result.__dict__, "threshold": 0.51}).passes() == {"A": True, "B": True, "C": True}
+
+
+@pytest.mark.parametrize("method", registered_methods(), ids=lambda method: method.key)
+def test_a_method_built_before_the_weights_change_gives_the_maps_of_a_fresh_one(model, method):
+    """The checks build each method once per model and re-initialise the weights in place: every method must
+    read the weights when it runs, not when it is built."""
+    images = blob_images(2)
+    twin = copy_model(model)
+    kwargs = {"max_channels": 4} if method.key in ("scorecam", "ablationcam") else {}
+    built = method.cls(twin, **kwargs)
+    built(images, 0)
+    reinitialize(twin, randomization_blocks(twin)["top"] + randomization_blocks(twin)["head"], seed=3)
+    np.testing.assert_allclose(built(images, 0), method.cls(twin, **kwargs)(images, 0), atol=1e-5)

@@ -15,7 +15,7 @@ Example:
     >>> heatmaps = cam(images)               # (B, H, W) in [0, 1], for the predicted classes
     >>> maps = {label: method(model)(images) for label, method in METHODS.items()}
 """
-from daylib.cam import methods, gradients  # noqa: F401  (importing them registers every method)
+from daylib.cam import methods, gradients, guided  # noqa: F401  (importing them registers every method)
 from daylib.cam.base import BaseCAM
 from daylib.cam.registry import METHOD_LABELS, METHODS, method_class, method_key, methods as registered, register
 from daylib.models.split import Head, SplitModel, split_model

@@ -52,17 +52,16 @@ from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 import keras
 import numpy as np
-from scipy.stats import rankdata
-from skimage.feature import hog
-from skimage.metrics import structural_similarity
 from tqdm.auto import tqdm
 
-from daylib.arguments import flag, fraction, optional_seed
-from daylib.cam.metrics import class_probabilities, correlation
+from daylib.arguments import flag, fraction, one_or_many, optional_seed
+from daylib.cam.metrics import class_probabilities
 from daylib.cam.registry import method_key, methods as registered_methods
 from daylib.cam.targets import as_heatmaps, check_class_range, class_array
 from daylib.data.images import to_rgb_batch
-from daylib.models.layers import iter_layers, require_model, stage_layers
+from daylib.cam.randomize import block_paths, copy_model, randomization_blocks, reinitialize
+from daylib.cam.similarity import MIN_SIZE, SIMILARITIES, map_similarity
+from daylib.models.layers import require_model
 
 __all__ = [
     "PASS_THRESHOLD", "SIMILARITIES", "SanityResult", "randomization_blocks", "copy_model", "map_similarity",
@@ -72,8 +71,6 @@ __all__ = [
 PASS_THRESHOLD = 0.5
 """A method passes when its ``|spearman_abs|``, averaged over images and steps, is below this (see the module docstring)."""
 
-SIMILARITIES = ("spearman_abs", "spearman_signed", "ssim", "hog")
-"""The similarity columns of every row, in order."""
 
 MethodSpec = Union[str, type, Callable[[keras.Model], Callable[..., np.ndarray]]]
 """A registry key or label (``"gradcam"``, ``"Grad-CAM"``), a method class, or a function ``model -> method``
@@ -220,79 +217,6 @@ class SanityResult:
         )
 
 
-def randomization_blocks(model: keras.Model) -> dict[str, list[str]]:
-    """The default blocks to re-initialise, top-down: block name -> paths of its layers with weights.
-
-    The output layer (the logits) is the first block; then one block per stage of the network
-    (:func:`daylib.models.layers.stage_layers`: the layers with weights up to the last layer of
-    each resolution, named after that layer), from the top stage down to the first.
-
-    Example:
-        >>> randomization_blocks(model)
-        {'head': ['head'], 'top': ['small_base/conv3'], 'add': ['small_base/conv1', 'small_base/bn1', ...]}
-    """
-    paths = [path for path, layer in iter_layers(require_model(model)) if _weighted(layer)]
-    if not paths:
-        raise ValueError(f"Model {model.name!r} has no layers with weights: there is nothing to randomise.")
-    order = {path: i for i, (path, _) in enumerate(iter_layers(model))}
-    try:
-        stages = stage_layers(model)
-    except ValueError:
-        stages = []
-    blocks: dict[str, list[str]] = {}
-    for path in paths:
-        name = next((stage.rsplit("/", 1)[-1] for stage in stages if order[stage] >= order[path]), "head")
-        blocks.setdefault(name, []).append(path)
-    return dict(reversed(list(blocks.items())))
-
-
-def map_similarity(
-    first: np.ndarray,
-    second: np.ndarray,
-    first_signed: Optional[np.ndarray] = None,
-    second_signed: Optional[np.ndarray] = None,
-) -> list[dict[str, Optional[float]]]:
-    """The four :data:`SIMILARITIES` of two batches of maps ``(B, H, W)`` in [0, 1], one dict per image.
-
-    ``first_signed`` / ``second_signed``: the signed maps ``(B, H, W)``; without both,
-    ``spearman_signed`` is ``None``. Maps need at least 16 x 16 pixels (for HOG and SSIM).
-
-    Raises:
-        ValueError: maps outside [0, 1] or of different shapes, or smaller than 16 x 16.
-
-    Example:
-        >>> map_similarity(maps, maps)[0]
-        {'spearman_abs': 1.0, 'spearman_signed': None, 'ssim': 1.0, 'hog': 1.0}
-    """
-    a = as_heatmaps(first, "the first maps")
-    b = as_heatmaps(second, "the second maps")
-    if a.shape != b.shape:
-        raise ValueError(
-            f"The two batches of maps differ in shape: {a.shape} and {b.shape}; compare maps of the same images."
-        )
-    if min(a.shape[1:]) < MIN_SIZE:
-        raise ValueError(
-            f"Maps of {a.shape[1]}x{a.shape[2]} pixels are too small for SSIM and HOG: use at least {MIN_SIZE}x{MIN_SIZE}."
-        )
-    signed = first_signed is not None and second_signed is not None
-    if signed:
-        first_signed, second_signed = np.asarray(first_signed, np.float64), np.asarray(second_signed, np.float64)
-        if first_signed.shape != a.shape or second_signed.shape != a.shape:
-            raise ValueError(
-                f"Signed maps must match the maps' shape {a.shape}; got {first_signed.shape} and {second_signed.shape}."
-            )
-    cell = max(2, min(a.shape[1:]) // 8)
-    rows = []
-    for i, (x, y) in enumerate(zip(a, b)):
-        rows.append({
-            "spearman_abs": _rank_correlation(x, y),
-            "spearman_signed": _rank_correlation(first_signed[i], second_signed[i]) if signed else None,
-            "ssim": float(structural_similarity(x, y, data_range=1.0)),
-            "hog": _pearson(_hog(x, cell), _hog(y, cell)),
-        })
-    return rows
-
-
 def cascading_randomization(
     model: keras.Model,
     images: np.ndarray,
@@ -432,21 +356,13 @@ def data_randomization(
         }
         trained[name] = model
     targets = _targets(trained["true labels"], batch, classes)
-    original, signed = _all_maps(specs, trained["true labels"], batch, targets)
-    after, after_signed = _all_maps(specs, trained["random labels"], batch, targets)
+    original, signed = _all_maps(_build(specs, trained["true labels"]), batch, targets)
+    after, after_signed = _all_maps(_build(specs, trained["random labels"]), batch, targets)
     maps = {label: after[label][None] for label in after}
     rows = _rows(original, signed, {label: [after[label]] for label in after},
                  {label: [after_signed[label]] for label in after}, ["random labels"])
     return SanityResult("data", list(original), ["random labels"], targets, original, maps, rows, threshold,
                         accuracy=accuracy)
-
-
-MIN_SIZE = 16
-"""The smallest map side the similarities accept (SSIM's 7 x 7 window, HOG's 8 x 8 cells)."""
-
-
-def _weighted(layer: keras.layers.Layer) -> bool:
-    return bool(layer.weights) and not isinstance(layer, keras.Model)
 
 
 def _labels(labels, size: int, what: str) -> np.ndarray:
@@ -458,7 +374,7 @@ def _labels(labels, size: int, what: str) -> np.ndarray:
 
 
 def _methods(methods: Methods) -> list[tuple[str, Callable]]:
-    items = list(methods.items()) if isinstance(methods, Mapping) else [(None, spec) for spec in _sequence(methods)]
+    items = list(methods.items()) if isinstance(methods, Mapping) else [(None, spec) for spec in one_or_many(methods, "methods")]
     if not items:
         raise ValueError("methods is empty: pass e.g. ['gradcam', 'saliency'].")
     registry = {method.cls: method for method in registered_methods()}
@@ -484,15 +400,6 @@ def _methods(methods: Methods) -> list[tuple[str, Callable]]:
     return list(out.items())
 
 
-def _sequence(methods) -> list:
-    if isinstance(methods, (str, type)) or callable(methods):
-        return [methods]
-    try:
-        return list(methods)
-    except TypeError:
-        raise ValueError(f"methods must be a list or dict of methods, got {type(methods).__name__}.") from None
-
-
 def _targets(model: keras.Model, batch: np.ndarray, classes) -> np.ndarray:
     probabilities = class_probabilities(model, batch, 32)
     if classes is None:
@@ -502,10 +409,18 @@ def _targets(model: keras.Model, batch: np.ndarray, classes) -> np.ndarray:
     return targets
 
 
-def _maps(factory: Callable, label: str, model: keras.Model, batch: np.ndarray, classes: np.ndarray):
+def _build(specs, model: keras.Model) -> dict[str, Callable]:
+    """One method per label on ``model``. Built once per model: the randomization steps change the
+    twin's weights in place and the methods read the variables when they run, so rebuilding (and
+    retracing) them at every step would only cost time."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        method = factory(model)
+        return {label: factory(model) for label, factory in specs}
+
+
+def _maps(method: Callable, label: str, batch: np.ndarray, classes: np.ndarray):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
         heat = method(batch, classes)
     heat = as_heatmaps(heat, f"the maps of {label}")
     if heat.shape != batch.shape[:3]:
@@ -519,10 +434,10 @@ def _maps(factory: Callable, label: str, model: keras.Model, batch: np.ndarray, 
     return heat, signed
 
 
-def _all_maps(specs, model, batch, classes):
+def _all_maps(built: dict[str, Callable], batch, classes):
     maps, signed = {}, {}
-    for label, factory in specs:
-        maps[label], signed[label] = _maps(factory, label, model, batch, classes)
+    for label, method in built.items():
+        maps[label], signed[label] = _maps(method, label, batch, classes)
     return maps, signed
 
 
@@ -534,75 +449,6 @@ def _rows(original, signed, after, after_signed, steps) -> list[dict[str, Any]]:
                                                           after_signed[label][s])):
                 rows.append({"method": label, "step": step, "image": image, **values})
     return rows
-
-
-def _block_paths(model: keras.Model, blocks) -> dict[str, list[str]]:
-    if blocks is None:
-        return randomization_blocks(model)
-    if isinstance(blocks, Mapping):
-        named = {str(name): list(_sequence(paths)) for name, paths in blocks.items()}
-    else:
-        named = {str(path): [path] for path in _sequence(blocks)}
-    if not named:
-        raise ValueError("blocks is empty: pass None for the default blocks, or layer names top-down.")
-    layers = dict(iter_layers(model))
-    by_name = {path.rsplit("/", 1)[-1]: path for path in layers}
-    out = {}
-    for name, paths in named.items():
-        resolved = []
-        for path in paths:
-            full = path if path in layers else by_name.get(str(path))
-            if full is None:
-                raise ValueError(
-                    f"Block {name!r}: no layer {path!r} in model {model.name!r}; see randomization_blocks(model)."
-                )
-            if not _weighted(layers[full]):
-                raise ValueError(f"Block {name!r}: layer {full!r} has no weights of its own to randomise.")
-            resolved.append(full)
-        if not resolved:
-            raise ValueError(f"Block {name!r} names no layer.")
-        out[name] = resolved
-    return out
-
-
-def copy_model(model: keras.Model) -> keras.Model:
-    """A copy of ``model`` with its own weights (from its config, weights copied), nested models included.
-
-    ``keras.models.clone_model`` cannot replay some nested transfer models (see
-    :mod:`daylib.models.compat`); rebuilding from the config can.
-
-    Example:
-        >>> twin = copy_model(model)
-        >>> twin is not model and all(np.array_equal(a, b) for a, b in zip(twin.get_weights(), model.get_weights()))
-        True
-    """
-    model = require_model(model)
-    twin = type(model).from_config(model.get_config())
-    twin.set_weights(model.get_weights())
-    return twin
-
-
-def _reinitialize(model: keras.Model, paths: Sequence[str], seed: Optional[int]) -> None:
-    layers = dict(iter_layers(model))
-    for offset, path in enumerate(paths):
-        layer = layers[path]
-        for number, variable in enumerate(layer.weights):
-            stream = None if seed is None else seed * 1009 + offset * 31 + number
-            initializer = _initializer(layer, variable.name, stream)
-            variable.assign(initializer(variable.shape, dtype=variable.dtype))
-
-
-def _initializer(layer: keras.layers.Layer, name: str, seed: Optional[int]):
-    base = name[: -len("_kernel")] if name.endswith("_kernel") and name != "kernel" else name
-    found = getattr(layer, f"{name}_initializer", None) or getattr(layer, f"{base}_initializer", None)
-    if found is None:
-        return keras.initializers.TruncatedNormal(stddev=0.01, seed=seed)
-    initializer = keras.initializers.get(found)
-    config = initializer.get_config()
-    if "seed" in config:
-        config["seed"] = seed
-        initializer = type(initializer).from_config(config)
-    return initializer
 
 
 def _randomization(test, model, images, methods, classes, blocks, seed, threshold, progress) -> SanityResult:
@@ -617,17 +463,18 @@ def _randomization(test, model, images, methods, classes, blocks, seed, threshol
         )
     specs = _methods(methods)
     twin = copy_model(model)
-    named = _block_paths(twin, blocks)
+    named = block_paths(twin, blocks)
     targets = _targets(model, batch, classes)
-    original, signed = _all_maps(specs, model, batch, targets)
+    original, signed = _all_maps(_build(specs, model), batch, targets)
+    on_twin = _build(specs, twin)
     trained = twin.get_weights()
     after = {label: [] for label in original}
     after_signed = {label: [] for label in original}
     for step, (name, paths) in enumerate(tqdm(named.items(), desc=f"{test} randomisation", disable=not progress)):
         if test == "independent":
             twin.set_weights(trained)
-        _reinitialize(twin, paths, None if seed is None else seed + step)
-        maps, signed_maps = _all_maps(specs, twin, batch, targets)
+        reinitialize(twin, paths, None if seed is None else seed + step)
+        maps, signed_maps = _all_maps(on_twin, batch, targets)
         for label in original:
             after[label].append(maps[label])
             after_signed[label].append(signed_maps[label])
@@ -635,18 +482,3 @@ def _randomization(test, model, images, methods, classes, blocks, seed, threshol
     rows = _rows(original, signed, after, after_signed, steps)
     stacked = {label: np.stack(after[label]) for label in after}
     return SanityResult(test, list(original), steps, targets, original, stacked, rows, threshold, blocks=named)
-
-
-def _rank_correlation(a: np.ndarray, b: np.ndarray) -> float:
-    return _pearson(rankdata(a.ravel()), rankdata(b.ravel()))
-
-
-def _pearson(a: np.ndarray, b: np.ndarray) -> float:
-    a, b = np.asarray(a, np.float64).ravel(), np.asarray(b, np.float64).ravel()
-    if np.ptp(a) == 0 or np.ptp(b) == 0:
-        return float(np.array_equal(a, b))
-    return correlation(a, b)
-
-
-def _hog(heat: np.ndarray, cell: int) -> np.ndarray:
-    return hog(heat, orientations=9, pixels_per_cell=(cell, cell), cells_per_block=(2, 2), feature_vector=True)
