@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from daylib.exercises import answers
 from daylib.exercises.core import CheckResult, Exercise, correct, wrong
 
 # Probabilities and ratios are printed with two or three decimals in the lesson; a learner who types a
@@ -24,15 +25,6 @@ from daylib.exercises.core import CheckResult, Exercise, correct, wrong
 _PRINTED = 0.005 + 1e-6
 # Lesion areas are printed in percent with one decimal: half a unit of that digit.
 _PRINTED_PERCENT = 0.05 + 1e-6
-
-
-def _number(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r:.60}")
-    value = float(value)
-    if not np.isfinite(value):
-        raise ValueError(f"{name} is {value}: give a finite number")
-    return value
 
 
 def _image(image, name: str) -> np.ndarray:
@@ -113,7 +105,7 @@ def _sizes(top1_at) -> dict[int, float]:
     for size, p in top1_at.items():
         if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 32:
             raise ValueError(f"the keys of top1_at are image sizes in pixels (whole numbers >= 32), got {size!r}")
-        out[int(size)] = _number(p, f"top1_at[{size}]")
+        out[int(size)] = answers.number(p, f"top1_at[{size}]")
     return out
 
 
@@ -209,7 +201,7 @@ def _contrast(phantoms) -> float:
 
 
 def _check_q3(hard_lesion_percent, hard, phantoms) -> CheckResult:
-    value = _number(hard_lesion_percent, "hard_lesion_percent")
+    value = answers.number(hard_lesion_percent, "hard_lesion_percent")
     hard, phantoms = _phantoms(hard, "hard"), _phantoms(phantoms, "phantoms")
     reference = _lesion_percent(hard)
     medium = _lesion_percent(phantoms)
@@ -349,7 +341,7 @@ def _channel_ratio(model, image) -> tuple[float, str]:
 
 
 def _check_q5(ratio, model, image) -> CheckResult:
-    value = _number(ratio, "ratio")
+    value = answers.number(ratio, "ratio")
     reference, layer = _channel_ratio(model, _image(image, "image"))
     tolerance = max(_PRINTED, 1e-3 * abs(reference))
     if reference > 0 and abs(value * reference - 1) < 0.01 and abs(reference - 1) > 0.05:
@@ -365,7 +357,7 @@ def _check_q5(ratio, model, image) -> CheckResult:
 
 
 def _answer_q5(ratio) -> str:
-    value = _number(ratio, "ratio")
+    value = answers.number(ratio, "ratio")
     return f"""
         In your run, channels 0-4 of the last stage reach **{value:.1%}** of the mean activation of its five most
         active channels.

@@ -14,20 +14,12 @@ from __future__ import annotations
 import math
 import numbers
 
+from daylib.exercises import answers
 from daylib.exercises.core import CheckResult, Exercise, correct, wrong
 
 # Accuracies are printed with three decimals; a learner who subtracts two printed values is off by at most
 # one unit of the third decimal (two half-units).
 _PRINTED_DIFFERENCE = 0.001 + 1e-9
-
-
-def _number(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r:.60}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} is {value}: give a finite number")
-    return value
 
 
 def _report(value, name: str):
@@ -40,12 +32,6 @@ def _reports(value) -> dict:
     if not isinstance(value, dict) or not value:
         raise TypeError("pass the lesson's `reports` dict {name: Report}")
     return {name: _report(report, f"reports[{name!r}]") for name, report in value.items()}
-
-
-def _history(value, name: str):
-    if not hasattr(value, "history") or "val_accuracy" not in getattr(value, "history", {}):
-        raise TypeError(f"{name} must be a training history with validation accuracy (what train_head returns)")
-    return value
 
 
 def _accuracy_line(report) -> str:
@@ -152,8 +138,9 @@ def _check_q3(slow_epochs, slow_history, head_history, target) -> CheckResult:
     if isinstance(slow_epochs, bool) or not isinstance(slow_epochs, numbers.Integral):
         raise TypeError(f"slow_epochs must be a whole number of epochs (0 if the target was never reached), "
                         f"got {type(slow_epochs).__name__} {slow_epochs!r:.40}")
-    slow_history, head_history = _history(slow_history, "slow_history"), _history(head_history, "head_history")
-    target = _number(target, "TARGET_ACCURACY")
+    slow_history = answers.training_history(slow_history, "slow_history", needs="val_accuracy")
+    head_history = answers.training_history(head_history, "head_history", needs="val_accuracy")
+    target = answers.number(target, "TARGET_ACCURACY")
     reference = _first_epoch_at(slow_history, target)
     fast = _first_epoch_at(head_history, target)
     ran = len(slow_history.history["val_accuracy"])
@@ -200,7 +187,7 @@ q3 = Exercise(
 # ---------------------------------------------------------------- q4: a smaller input size
 
 def _check_q4(accuracy_drop, head_report, small_report) -> CheckResult:
-    value = _number(accuracy_drop, "accuracy_drop")
+    value = answers.number(accuracy_drop, "accuracy_drop")
     head_report, small_report = _report(head_report, "head_report"), _report(small_report, "small_report")
     reference = head_report["accuracy"] - small_report["accuracy"]
     if abs(value - reference) <= _PRINTED_DIFFERENCE:
@@ -224,8 +211,8 @@ def _check_q4(accuracy_drop, head_report, small_report) -> CheckResult:
 
 
 def _answer_q4(accuracy_drop, head_seconds, small_seconds) -> str:
-    drop = _number(accuracy_drop, "accuracy_drop")
-    big, small = _number(head_seconds, "head_seconds"), _number(small_seconds, "small_seconds")
+    drop = answers.number(accuracy_drop, "accuracy_drop")
+    big, small = answers.number(head_seconds, "head_seconds"), answers.number(small_seconds, "small_seconds")
     saved = 1 - small / big if big > 0 else float("nan")
     return f"""Your run: the smaller images cost **{100 * drop:+.1f} accuracy points** on the test set and took
 **{small:.1f} s** against **{big:.1f} s** (feature extraction plus the head), a saving of **{saved:.0%}**.

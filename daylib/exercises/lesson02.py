@@ -15,21 +15,8 @@ from __future__ import annotations
 import math
 import numbers
 
+from daylib.exercises import answers
 from daylib.exercises.core import CheckResult, Exercise, correct, wrong
-
-
-def _whole(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be a whole number, got {type(value).__name__} {value!r:.40}")
-    return int(value)
-
-
-def _model(model):
-    import keras
-
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"pass the lesson's `model` (a keras.Model), got {type(model).__name__}")
-    return model
 
 
 def _unfreeze_and_count(model, **where) -> tuple[list[str], int]:
@@ -49,12 +36,6 @@ def _unfreeze_and_count(model, **where) -> tuple[list[str], int]:
     return names, int(weights)
 
 
-def _history(value, name: str):
-    if not hasattr(value, "history") or "val_loss" not in getattr(value, "history", {}):
-        raise TypeError(f"{name} must be a training history (what fine_tune returns)")
-    return value
-
-
 def _paired(value, name: str):
     if not all(hasattr(value, a) for a in ("estimate", "interval", "p_value")):
         raise TypeError(f"{name} must be a paired test (what mcnemar_exact returns), got {type(value).__name__}")
@@ -69,7 +50,7 @@ def _kept(history, phase: str) -> tuple[int, float, float]:
 # ---------------------------------------------------------------- q1: a lower rate, more epochs
 
 def _answer_q1(history, accuracy_test) -> str:
-    history, test = _history(history, "history"), _paired(accuracy_test, "accuracy_test")
+    history, test = answers.training_history(history, "history"), _paired(accuracy_test, "accuracy_test")
     if "head" not in history.best_epochs or "fine_tune" not in history.best_epochs:
         raise ValueError("history must be the joined history of both phases (fine_tune(..., after=head_history))")
     head_epoch, head_loss, head_acc = _kept(history, "head")
@@ -120,7 +101,7 @@ def _first_losses(lr_histories) -> dict[float, float]:
         raise TypeError("lr_histories must be the lesson's dict {learning rate: history}")
     out = {}
     for rate, run in lr_histories.items():
-        run = _history(run, f"lr_histories[{rate!r}]")
+        run = answers.training_history(run, f"lr_histories[{rate!r}]")
         start = run.fine_tune_epoch or 0
         if len(run.history["val_loss"]) <= start:
             raise ValueError(f"the run at {rate:g} has no fine-tuning epoch")
@@ -186,8 +167,8 @@ q2 = Exercise(
 # ---------------------------------------------------------------- q3: most of the base
 
 def _check_q3(layers_100, weights_100, model, top_n: int = 100) -> CheckResult:
-    layers_100, weights_100 = _whole(layers_100, "layers_100"), _whole(weights_100, "weights_100")
-    model = _model(model)
+    layers_100, weights_100 = answers.whole(layers_100, "layers_100"), answers.whole(weights_100, "weights_100")
+    model = answers.keras_model(model)
     names, weights = _unfreeze_and_count(model, top_n=top_n)
     problems = []
     if layers_100 != len(names):
@@ -271,8 +252,8 @@ _FIRST = "block6a_expand_conv"
 
 
 def _check_q4(n_returned, same_top_n, model, layer: str = _FIRST) -> CheckResult:
-    n_returned, same_top_n = _whole(n_returned, "n_returned"), _whole(same_top_n, "same_top_n")
-    model = _model(model)
+    n_returned, same_top_n = answers.whole(n_returned, "n_returned"), answers.whole(same_top_n, "same_top_n")
+    model = answers.keras_model(model)
     from daylib.models import base_model
 
     layers = base_model(model).layers

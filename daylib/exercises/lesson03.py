@@ -16,6 +16,7 @@ from typing import Mapping, Optional
 
 import numpy as np
 
+from daylib.exercises import answers
 from daylib.exercises.core import CheckResult, Exercise, correct, wrong
 
 # Values the lesson prints with two significant digits (``.1e``, ``.2f``) may be typed in from the
@@ -24,15 +25,6 @@ from daylib.exercises.core import CheckResult, Exercise, correct, wrong
 _PRINTED_RELATIVE = 0.05
 _PRINTED = 0.005 + 1e-6
 _FLOAT32 = 1e-6
-
-
-def _number(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r:.60}")
-    value = float(value)
-    if not np.isfinite(value):
-        raise ValueError(f"{name} is {value}: give a finite number")
-    return value
 
 
 def _close(value: float, reference: float, relative: float = _PRINTED_RELATIVE, absolute: float = _FLOAT32) -> bool:
@@ -174,8 +166,8 @@ q1 = Exercise(
 def _check_q2(cubic_difference, cubic_min, cam_maps, top_classes, daylib_maps) -> CheckResult:
     import cv2
 
-    difference = _number(cubic_difference, "cubic_difference")
-    low = _number(cubic_min, "cubic_min")
+    difference = answers.number(cubic_difference, "cubic_difference")
+    low = answers.number(cubic_min, "cubic_min")
     maps = _class_maps(cam_maps)
     heatmaps = np.asarray(daylib_maps, np.float32)
     classes = np.asarray(top_classes).ravel()
@@ -213,7 +205,7 @@ def _check_q2(cubic_difference, cubic_min, cam_maps, top_classes, daylib_maps) -
 
 
 def _answer_q2(cubic_difference, cubic_min) -> str:
-    difference, low = _number(cubic_difference, "cubic_difference"), _number(cubic_min, "cubic_min")
+    difference, low = answers.number(cubic_difference, "cubic_difference"), answers.number(cubic_min, "cubic_min")
     return f"""
 Your cubic heatmaps differ from daylib's by up to **{difference:.2f}** (on a [0, 1] scale), where the linear
 ones agreed to float32 rounding: daylib, like `tf.image.resize`, upsamples bilinearly, so only the same

@@ -17,6 +17,7 @@ from typing import Mapping
 
 import numpy as np
 
+from daylib.exercises import answers
 from daylib.exercises.core import CheckResult, Exercise, correct, wrong
 
 EARLIER_LAYER = "block6a_expand_activation"
@@ -35,15 +36,6 @@ _PRINTED = 0.005 + 1e-6
 _RELATIVE = 1e-3
 # Heatmaps in [0, 1] recomputed by daylib differ by ~1e-6; maps of another layer differ by 0.1 or more.
 _HEATMAP = 1e-3
-
-
-def _number(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r:.60}")
-    value = float(value)
-    if not np.isfinite(value):
-        raise ValueError(f"{name} is {value}: give a finite number")
-    return value
 
 
 def _images(images, name: str = "images") -> np.ndarray:
@@ -139,7 +131,7 @@ def _energy_dict(value, name: str) -> dict[str, float]:
     if not isinstance(value, Mapping):
         raise TypeError(f"{name} must be a dict {{method name: energy}}, e.g. {{'Grad-CAM': 0.55, ...}}; "
                         f"got {type(value).__name__}")
-    return {str(key): _number(energy, f"{name}[{key!r}]") for key, energy in value.items()}
+    return {str(key): answers.number(energy, f"{name}[{key!r}]") for key, energy in value.items()}
 
 
 def _correlation(a: np.ndarray, b: np.ndarray) -> float:
@@ -275,7 +267,7 @@ q1 = Exercise(
 # ---------------------------------------------------------------- q2: saturation by hand
 
 def _check_q2(probability_peak, logit_peak, model, images) -> CheckResult:
-    p_peak, z_peak = _number(probability_peak, "probability_peak"), _number(logit_peak, "logit_peak")
+    p_peak, z_peak = answers.number(probability_peak, "probability_peak"), answers.number(logit_peak, "logit_peak")
     batch = _images(images)
     _, logits = _split(model)(batch)
     classes = np.argmax(logits.numpy(), axis=1)  # each photo's predicted class, as top_classes
@@ -304,8 +296,8 @@ def _check_q2(probability_peak, logit_peak, model, images) -> CheckResult:
 
 
 def _answer_q2(probability_peak, logit_peak, p) -> str:
-    p_peak, z_peak, p = (_number(probability_peak, "probability_peak"), _number(logit_peak, "logit_peak"),
-                         _number(p, "p"))
+    p_peak, z_peak, p = (answers.number(probability_peak, "probability_peak"), answers.number(logit_peak, "logit_peak"),
+                         answers.number(p, "p"))
     ratio = p_peak / z_peak if z_peak else float("nan")
     saturation = p * (1 - p)
     relation = "smaller than" if ratio < saturation else "larger than"
@@ -425,7 +417,7 @@ def _check_q4(tight_energy, tight_random, method_maps, baseline) -> CheckResult:
     from daylib.cam.metrics import energy_pointing
 
     energies = _energy_dict(tight_energy, "tight_energy")
-    chance = _number(tight_random, "tight_random")
+    chance = answers.number(tight_random, "tight_random")
     if not isinstance(method_maps, Mapping) or not method_maps:
         raise ValueError("method_maps must be section 8's dict {method name: heatmaps}")
     tight, old = np.array(TIGHT_BOX), np.array(CAT_FACE_BOX)
@@ -461,7 +453,7 @@ def _check_q4(tight_energy, tight_random, method_maps, baseline) -> CheckResult:
 
 def _answer_q4(tight_energy, tight_random, tight_share) -> str:
     energies = _energy_dict(tight_energy, "tight_energy")
-    chance, share = _number(tight_random, "tight_random"), _number(tight_share, "tight_share")
+    chance, share = answers.number(tight_random, "tight_random"), answers.number(tight_share, "tight_share")
     lifts = {name: energy / share for name, energy in energies.items()} if share > 0 else {}
     rows = "\n".join(f"| {name} | {energy:.2f} | {lifts.get(name, float('nan')):.2f} |" for name, energy in energies.items())
     best = max(lifts, key=lifts.get) if lifts else "-"

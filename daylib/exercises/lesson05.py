@@ -12,12 +12,12 @@ Example:
 """
 from __future__ import annotations
 
-import numbers
 import warnings
 from typing import Mapping, Optional
 
 import numpy as np
 
+from daylib.exercises import answers
 from daylib.exercises.core import Exercise, correct, wrong
 
 MODEL_NAMES = ("from scratch", "transfer", "transfer + aug")
@@ -27,31 +27,6 @@ LARGE_ROTATION = 30
 
 
 # ----------------------------------------------------------------------------------------------- helpers
-
-
-def _number(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
-        if isinstance(value, np.ndarray) and value.size == 1:
-            return float(value.reshape(()))
-        raise ValueError(f"{name} must be one number (e.g. 0.731), not {type(value).__name__}: {value!r:.60}")
-    value = float(value)
-    if not np.isfinite(value):
-        raise ValueError(f"{name} is {value}: expected a finite number.")
-    return value
-
-
-def _flag(value, name: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be True or False, not {value!r:.60}.")
-    return bool(value)
-
-
-def _model(value, name: str):
-    import keras
-
-    if not isinstance(value, keras.Model):
-        raise ValueError(f"{name} must be a Keras model (built with build_classifier), not {type(value).__name__}.")
-    return value
 
 
 def _f(value, digits: int = 3) -> str:
@@ -92,7 +67,7 @@ def _close(name: str, value: float, reference: float, tolerance: float, how: str
 
 
 def _check_q1(scratch_beats_baseline, report):
-    claim = _flag(scratch_beats_baseline, "scratch_beats_baseline")
+    claim = answers.flag(scratch_beats_baseline, "scratch_beats_baseline")
     if "accuracy" not in getattr(report, "intervals", {}):
         raise ValueError('Pass the from-scratch report with its interval: reports["from scratch"].')
     low, high = report.intervals["accuracy"]
@@ -166,9 +141,9 @@ def _check_q2(no_flip_model, no_flip_accuracy, no_flip_corr, images, labels):
     from daylib.cam import GradCAM
     from daylib.models.layers import is_random_augmentation, iter_layers
 
-    model = _model(no_flip_model, "no_flip_model")
-    accuracy = _number(no_flip_accuracy, "no_flip_accuracy")
-    corr = _number(no_flip_corr, "no_flip_corr")
+    model = answers.keras_model(no_flip_model, "no_flip_model")
+    accuracy = answers.number(no_flip_accuracy, "no_flip_accuracy")
+    corr = answers.number(no_flip_corr, "no_flip_corr")
     layers = list(iter_layers(model))
     flips = [path for path, layer in layers if isinstance(layer, keras.layers.RandomFlip)]
     if flips:
@@ -303,8 +278,8 @@ q3 = Exercise(
 def _check_q4(fine_tuned, fine_tuned_auc, images, labels):
     from daylib.models import trainable_layer_names
 
-    model = _model(fine_tuned, "fine_tuned")
-    auc = _number(fine_tuned_auc, "fine_tuned_auc")
+    model = answers.keras_model(fine_tuned, "fine_tuned")
+    auc = answers.number(fine_tuned_auc, "fine_tuned_auc")
     in_base = [path for path in trainable_layer_names(model) if "/" in path]
     if not in_base:
         return wrong("fine_tuned has no trainable layer inside its base: only the head was trained. Pass "
@@ -373,7 +348,7 @@ def _check_q5(rotate_30, cams, images):
         raise ValueError(f"rotate_30 has no value for {missing}; give one for each of {list(cams)}.")
     problems, shown = [], []
     for name, cam in cams.items():
-        value = _number(rotate_30[name], f"rotate_30[{name!r}]")
+        value = answers.number(rotate_30[name], f"rotate_30[{name!r}]")
         reference = _agreement(cam, images, "rotate", LARGE_ROTATION)
         shown.append(f"{name} {reference:.3f}")
         problem = _close(f"rotate_30[{name!r}]", value, reference, PRINTED,

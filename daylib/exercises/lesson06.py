@@ -12,12 +12,12 @@ Example:
 """
 from __future__ import annotations
 
-import numbers
 import warnings
 from typing import Mapping, Sequence
 
 import numpy as np
 
+from daylib.exercises import answers
 from daylib.exercises.core import Exercise, correct, wrong
 
 PRINTED = 0.005 + 1e-6  # the lesson prints ratios and energies with two decimals
@@ -26,31 +26,6 @@ BLOCK = "block6a_"
 
 
 # ----------------------------------------------------------------------------------------------- helpers
-
-
-def _number(value, name: str) -> float:
-    if isinstance(value, np.ndarray) and value.size == 1:
-        value = value.reshape(())[()]
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
-        raise ValueError(f"{name} must be one number, not {type(value).__name__}: {value!r:.60}")
-    value = float(value)
-    if not np.isfinite(value):
-        raise ValueError(f"{name} is {value}: expected a finite number.")
-    return value
-
-
-def _whole(value, name: str) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Integral, np.integer)):
-        raise ValueError(f"{name} must be a whole number, not {value!r:.60}.")
-    return int(value)
-
-
-def _model(value, name: str):
-    import keras
-
-    if not isinstance(value, keras.Model):
-        raise ValueError(f"{name} must be a Keras model, not {type(value).__name__}.")
-    return value
 
 
 def _f(value, digits: int = 2) -> str:
@@ -86,8 +61,8 @@ def _weights(c_in: int, c_out: int, k: int) -> tuple[int, int, int]:
 
 
 def _check_q1(saving, c_in, c_out, k):
-    value = _number(saving, "saving")
-    widths = tuple(_whole(v, n) for v, n in ((c_in, "c_in"), (c_out, "c_out"), (k, "k")))
+    value = answers.number(saving, "saving")
+    widths = tuple(answers.whole(v, n) for v, n in ((c_in, "c_in"), (c_out, "c_out"), (k, "k")))
     if widths != WIDTHS:
         return wrong(f"the exercise asks for c_in, c_out, k = {', '.join(map(str, WIDTHS))} (block3a_dwconv); "
                      f"you have {', '.join(map(str, widths))}.")
@@ -159,7 +134,7 @@ def _names(value, name: str) -> list[str]:
 
 def _check_q2(block6a, model):
     names = _names(block6a, "block6a")
-    model = _model(model, "model")
+    model = answers.keras_model(model, "model")
     reference = [layer.name for layer in model.layers if layer.name.startswith(BLOCK)]
     if not reference:
         raise ValueError(f"model has no layer named {BLOCK}...: pass the EfficientNet-Lite0 of section 2 (model).")
@@ -227,7 +202,7 @@ def _check_q3(layercam_energy, model, collages, boxes, wanted):
         raise ValueError(f"layercam_energy has no value for {', '.join(missing)}: give one for each of depth_layers.")
     problems, shown = [], []
     for layer, value in layercam_energy.items():
-        value = _number(value, f"layercam_energy[{layer!r}]")
+        value = answers.number(value, f"layercam_energy[{layer!r}]")
         reference = _half_energy(LayerCAM(model, layer=layer), collages, boxes, wanted)
         shown.append(f"{layer} {reference:.2f}")
         if abs(value - reference) > PRINTED:
@@ -305,7 +280,7 @@ def _check_q4(my_classes, my_class_names):
     if isinstance(my_classes, (str, int)) or not isinstance(my_classes, (Sequence, np.ndarray)) \
             or len(my_classes) != 2:
         raise ValueError("my_classes must be the two class indices, in the order of my_class_names.")
-    indices = [_whole(value, "each of my_classes") for value in my_classes]
+    indices = [answers.whole(value, "each of my_classes") for value in my_classes]
     reference = [class_index(name) for name in my_class_names]  # an unknown name: ValueError with suggestions
     lesson = [class_index(name) for name in LESSON_CLASSES]
     if sorted(reference) == sorted(lesson):
@@ -384,8 +359,8 @@ q4 = Exercise(
 def _check_q5(photo_model_4, four_energy, collages, boxes):
     from daylib.cam import GradCAM
 
-    model = _model(photo_model_4, "photo_model_4")
-    value = _number(four_energy, "four_energy")
+    model = answers.keras_model(photo_model_4, "photo_model_4")
+    value = answers.number(four_energy, "four_energy")
     units = model.output_shape[-1]
     if units != 4:
         return wrong(f"photo_model_4 has {units} outputs; build it with build_classifier(MODEL, 4, ...) for the "
