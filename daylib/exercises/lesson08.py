@@ -20,6 +20,7 @@ from typing import Callable, Mapping, Optional
 import numpy as np
 
 from daylib.arguments import count, flag, number
+from daylib.exercises import answers
 from daylib.exercises.core import Exercise, correct, wrong
 
 PRINTED = 6e-4  # the lesson prints three decimals: a copied number is within 5e-4 of the value
@@ -29,13 +30,6 @@ ROWS = ("uninformative", "flipped")
 
 # ----------------------------------------------------------------------------------------------- helpers
 
-
-def _model(value, name: str):
-    import keras
-
-    if not isinstance(value, keras.Model):
-        raise ValueError(f"{name} must be a Keras model (what train_model returns), not {type(value).__name__}.")
-    return value
 
 
 def _tests(tests) -> dict:
@@ -148,7 +142,7 @@ def _row_text(results) -> str:
 
 def _check_q1(mask_after, mask_letter, mask_model, tests, box):
     mask_after, mask_letter = _results(mask_after, "mask_after"), _pair(mask_letter, "mask_letter")
-    model, box = _model(mask_model, "mask_model"), _box(box)
+    model, box = answers.keras_model(mask_model, "mask_model"), _box(box)
     n = len(_tests(tests)["uninformative"].labels)
     hidden = _rows(model, tests, box)
     off = _differ(mask_after, hidden, n)
@@ -224,7 +218,7 @@ def _check_q2(gaps, models_by_strength, tests):
         return wrong(f"gaps has no entry for the strength(s) {missing}: one gap per model in models_by_strength.")
     lines, off = [], []
     for strength in sorted(models_by_strength, reverse=True):
-        model = _model(models_by_strength[strength], f"models_by_strength[{strength!r}]")
+        model = answers.keras_model(models_by_strength[strength], f"models_by_strength[{strength!r}]")
         rows = _rows(model, tests)
         reference = rows["uninformative"][0] - rows["flipped"][0]
         value = number(gaps[strength], f"gaps[{strength!r}]")
@@ -292,7 +286,7 @@ q2 = Exercise(
 
 
 def _check_q3(unhidden, mask_model, tests, box):
-    unhidden, model, box = _results(unhidden, "unhidden"), _model(mask_model, "mask_model"), _box(box)
+    unhidden, model, box = _results(unhidden, "unhidden"), answers.keras_model(mask_model, "mask_model"), _box(box)
     n = len(_tests(tests)["uninformative"].labels)
     raw = _rows(model, tests)
     off = _differ(unhidden, raw, n)
@@ -346,7 +340,7 @@ q3 = Exercise(
 
 
 def _check_q4(takes_shortcut, frozen_model, tests):
-    claim, model = flag(takes_shortcut, "takes_shortcut"), _model(frozen_model, "frozen_model")
+    claim, model = flag(takes_shortcut, "takes_shortcut"), answers.keras_model(frozen_model, "frozen_model")
     from daylib.models import base_model
 
     try:
@@ -434,7 +428,7 @@ def _check_q5(early_box, shortcut_model, fixed_model, test, box, prepare: Option
     if not hasattr(test, "images"):
         raise ValueError("pass the lesson's `test` films (the uninformative version, tests[\"uninformative\"]).")
     box, prepare = _box(box), prepare or (lambda images: images)
-    models = {"shortcut": _model(shortcut_model, "shortcut_model"), "fixed": _model(fixed_model, "fixed_model")}
+    models = {"shortcut": answers.keras_model(shortcut_model, "shortcut_model"), "fixed": answers.keras_model(fixed_model, "fixed_model")}
     images = {"shortcut": test.images, "fixed": prepare(test.images)}
     reference = {name: _box_energy(models[name], images[name], box, layer) for name in models}
     off = []
