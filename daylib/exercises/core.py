@@ -24,7 +24,7 @@ import html
 import textwrap
 import warnings
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Sequence, Union
 
 __all__ = ["CheckResult", "correct", "wrong", "unanswered", "Exercise", "Hint", "Solution", "Answer",
            "markdown_html"]
@@ -89,14 +89,20 @@ def correct(message: str = "") -> CheckResult:
     return CheckResult(True, message, "correct")
 
 
-def wrong(message: str) -> CheckResult:
+def wrong(message: Union[str, Sequence[str]], advice: str = "") -> CheckResult:
     """A failed check; ``message`` says what is off, by how much, and hints at why.
+
+    ``message`` may be a list of problems, one per wrong part of the answer: they are joined
+    with "; " into one sentence. ``advice`` (what to try) follows it.
 
     Example:
         >>> wrong("32 cells, expected 49 (7 x 7)").status
         'wrong'
+        >>> wrong(["early_energy is off by 0.2", "early_maps hold last-layer maps"], "Use EARLIER_LAYER.").message
+        'early_energy is off by 0.2; early_maps hold last-layer maps. Use EARLIER_LAYER.'
     """
-    return CheckResult(False, message, "wrong")
+    text = message if isinstance(message, str) else "; ".join(message) + "."
+    return CheckResult(False, f"{text} {advice}" if advice else text, "wrong")
 
 
 def unanswered(message: str) -> CheckResult:

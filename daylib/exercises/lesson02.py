@@ -187,7 +187,7 @@ def _check_q3(layers_100, weights_100, model, top_n: int = 100) -> CheckResult:
             problems.append(f"weights_100 is {weights_100:,}, but with top_n={top_n} the model trains {weights:,} "
                             "weights (trainable_count(model) right after unfreeze)")
     if problems:
-        return wrong("; ".join(problems) + ".")
+        return wrong(problems)
     return correct(f"top_n={top_n} trains {len(names)} layers and {weights:,} weights. ex.q3.answer(results) "
                    "compares the time per epoch and the accuracy once you have rerun section 5 with it.")
 
@@ -277,7 +277,7 @@ def _check_q4(n_returned, same_top_n, model, layer: str = _FIRST) -> CheckResult
                if same_top_n == len(names) else "")
         problems.append(f"the same layers are top_n={top_n}, not {same_top_n}{why}")
     if problems:
-        return wrong("; ".join(problems) + ".")
+        return wrong(problems)
     return correct(f"{len(names)} names; {layer!r} is layer {start} of {len(layers)}, so it is top_n={top_n} "
                    f"({top_n - len(names)} BatchNormalization layers stay frozen). A name says what you mean; a count "
                    "depends on how the network is split into layers.")

@@ -198,7 +198,7 @@ def _check_q2(cubic_difference, cubic_min, cam_maps, top_classes, daylib_maps) -
         else:
             problems.append(f"cubic_min = {low:.3g}, but the lowest value of the cubic heatmaps is {reference_low:.3g}")
     if problems:
-        return wrong("; ".join(problems) + ".")
+        return wrong(problems)
     return correct(f"cubic upsampling differs from daylib's bilinear maps by up to {reference:.2f} (linear: "
                    f"{linear_difference:.0e}), and it dips to {reference_low:.3f}, below zero: the cubic kernel has "
                    "negative lobes, so next to a sharp step it overshoots. Clip before colouring.")
@@ -443,7 +443,7 @@ def _check_q5(picked_layers) -> CheckResult:
             whose = f" ({', '.join(owner)}'s layer)" if owner else ""
             problems.append(f"for {name!r} the registry picks {expected!r}, not {layer!r}{whose}")
     if problems:
-        return wrong("; ".join(problems) + ". Look it up with BACKBONES[name].last_conv_layer.")
+        return wrong(problems, "Look it up with BACKBONES[name].last_conv_layer.")
     listing = ", ".join(f"{name}: {BACKBONES[name].last_conv_layer!r} at {BACKBONES[name].default_size} px"
                         for name in picked_layers)
     return correct(f"{listing}. Each is the last 4-D layer before the network's GAP and dense head, so CAM accepts it; "

@@ -179,7 +179,7 @@ def _check_q1(early_energy, early_maps, model, images, classes, box) -> CheckRes
     if extra:
         problems.append(f"energies for methods not in early_maps: {', '.join(extra)}")
     if problems:
-        return wrong("; ".join(problems) + ". Use energy_pointing(maps[:1], cat_box)[0] on the cat's map.")
+        return wrong(problems, "Use energy_pointing(maps[:1], cat_box)[0] on the cat's map.")
     return correct(f"the maps are at {EARLIER_LAYER!r}; energy in the face box: {', '.join(rows)}. Now compare with the "
                    "last layer's numbers: ex.q1.answer(early_table, table) reads both tables.")
 
@@ -291,8 +291,8 @@ def _check_q2(probability_peak, logit_peak, model, images) -> CheckResult:
         problems.append(f"logit_peak = {z_peak:.4g}, but the espresso's raw logit map peaks at {reference_z:.4g}")
     if not p_ok:
         problems.append(f"probability_peak = {p_peak:.4g}, but the raw probability map peaks at {reference_p:.4g}")
-    return wrong("; ".join(problems) + ". Use grad_cam(images[1:], top_classes[1:]) and the same call with "
-                 "score='probability', on the espresso photo only, and take .max() of each.")
+    return wrong(problems, "Use grad_cam(images[1:], top_classes[1:]) and the same call with score='probability', "
+                           "on the espresso photo only, and take .max() of each.")
 
 
 def _answer_q2(probability_peak, logit_peak, p) -> str:
@@ -445,7 +445,7 @@ def _check_q4(tight_energy, tight_random, method_maps, baseline) -> CheckResult:
             problems.append(f"tight_random = {chance:.3f}, but the random maps' mean energy in the tight box is "
                             f"{expected_chance:.3f} (energy_pointing(baseline, box).mean())")
     if problems:
-        return wrong("; ".join(problems) + ".")
+        return wrong(problems)
     listing = ", ".join(f"{name} {old_energy[name]:.2f} → {expected[name]:.2f}" for name in expected)
     return correct(f"random maps: {old_chance:.2f} → {expected_chance:.2f}; {listing}. ex.q4.answer(...) compares them "
                    "with the box's share.")

@@ -169,7 +169,7 @@ def _check_q3(operating_points, y_val, s_val, y_test, s_test):
                             f"({point['specificity']:.3f}, {point['false_positives']} of {point['negatives']} "
                             "healthy test films)")
     if problems:
-        return wrong("; ".join(problems) + ".")
+        return wrong(problems)
     return correct("; ".join(rows) + ". Then ex.q3.answer(data.val.labels, s_val, y_test, s_test) puts them beside "
                    "the lesson's target.")
 

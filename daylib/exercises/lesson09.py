@@ -87,7 +87,7 @@ def _check_q1(most_changed, agrees, independent, cascade):
                                                "another verdict" if differ else "True: every method gets the same "
                                                "verdict") + " from independent.passes() and cascade.passes()")
     if problems:
-        return wrong("; ".join(problems) + ".")
+        return wrong(problems)
     return correct(f"Grad-CAM changes most when {reference['Grad-CAM'][0]!r} is randomized, Guided Backprop when "
                    f"{reference['Guided Backprop'][0]!r} is; the verdicts "
                    + ("agree for every method." if not differ else f"differ for {', '.join(differ)}.")
@@ -366,7 +366,7 @@ def _check_q5(early_passes, follows, early_cascade, cascade):
         problems.append(f"its curve is on average {distance[closer]:.2f} from {closer}'s and "
                         f"{distance[follows]:.2f} from {follows}'s (mean |difference| of mean |ρ| per step)")
     if problems:
-        return wrong("; ".join(problems) + ".")
+        return wrong(problems)
     return correct(f"at {EARLY_LAYER} the product {'passes' if reference_pass else 'fails'} ({rule:.2f}) and its "
                    f"curve follows {closer} (mean distance {distance[closer]:.2f}, against {max(distance.values()):.2f}). "
                    "ex.q5.answer(early_cascade, cascade) explains.")
