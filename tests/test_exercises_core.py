@@ -361,3 +361,29 @@ def test_solved_notebook_refuses_a_check_without_solution(tmp_path, fake_lesson)
     path = _notebook(tmp_path, ("p = None\nex.q2.check(p, 1)", "q2"))
     with pytest.raises(ValueError, match="cell 0 .* has no solution code"):
         solved_notebook(path)
+
+
+def test_failed_checks_names_every_exercise_whose_solution_did_not_pass():
+    import nbformat
+
+    from daylib.exercises.core import correct, wrong
+    from daylib.exercises.solutions import failed_checks
+
+    def check_cell(key, outputs):
+        cell = nbformat.v4.new_code_cell(f"x = 1\nex.{key}.check(x)", metadata={"daylib": {"exercise": key}})
+        cell.outputs = outputs
+        return cell
+
+    def shown(result):
+        return nbformat.v4.new_output("execute_result", {"text/html": result._repr_html_(), "text/plain": str(result)})
+
+    notebook = nbformat.v4.new_notebook(cells=[
+        check_cell("q1", [shown(correct("fine"))]),
+        check_cell("q2", [shown(wrong("off by 0.3"))]),
+        check_cell("q3", [nbformat.v4.new_output("error", ename="NameError", evalue="name 'x' is not defined",
+                                                 traceback=[])]),
+        check_cell("q4", []),
+        nbformat.v4.new_code_cell("ex.q5.answer()", metadata={"daylib": {"exercise": "q5"}}),
+    ])
+    assert failed_checks(notebook) == ["q2: Not yet: off by 0.3", "q3: NameError: name 'x' is not defined",
+                                       "q4: no check result"]

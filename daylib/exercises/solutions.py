@@ -31,7 +31,7 @@ import nbformat
 from daylib.config import REPO_DIR
 from daylib.training.atomic import atomic_path
 
-__all__ = ["solved_notebook", "solve_cell", "lesson_of", "write_solution", "main"]
+__all__ = ["solved_notebook", "solve_cell", "lesson_of", "write_solution", "failed_checks", "main"]
 
 _PREFIX = re.compile(r"^(\d\d)_")
 _KEY = re.compile(r"^q\d+$")
@@ -141,6 +141,33 @@ def write_solution(path: Union[str, Path], out_dir: Union[str, Path], *, execute
     return target
 
 
+def failed_checks(notebook: nbformat.NotebookNode) -> list[str]:
+    """The exercise check cells of an executed solved notebook whose check did not say "Correct".
+
+    Each entry names the exercise and what its cell showed: the check's own line, an error, or
+    "no check result" (the cell did not run). An empty list means every solution passed its check.
+
+    Example:
+        >>> failed_checks(nbformat.read("notebooks/solutions/04_grad_cam.ipynb", as_version=4))   # doctest: +SKIP
+        []
+    """
+    failed = []
+    for cell in notebook.cells:
+        key = (cell.get("metadata", {}).get("daylib") or {}).get("exercise")
+        if cell.cell_type != "code" or not key or f"ex.{key}.check(" not in cell.source:
+            continue
+        outputs = cell.get("outputs", [])
+        shown = [output for output in outputs if "daylib-check" in output.get("data", {}).get("text/html", "")]
+        errors = [output for output in outputs if output.get("output_type") == "error"]
+        if errors:
+            failed.append(f"{key}: {errors[0].get('ename')}: {errors[0].get('evalue', '')[:200]}")
+        elif not shown:
+            failed.append(f"{key}: no check result")
+        elif "daylib-check-correct" not in shown[-1]["data"]["text/html"]:
+            failed.append(f"{key}: {shown[-1]['data'].get('text/plain', '')[:300]}")
+    return failed
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """The command line: ``python -m daylib.exercises.solutions [notebooks...] [--out DIR] [--no-execute]``.
 
@@ -160,11 +187,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     notebooks = args.notebooks or sorted((REPO_DIR / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     if not notebooks:
         parser.error("no lesson notebooks found")
+    problems = []
     for notebook in notebooks:
         print(f"== {notebook}", flush=True)
         target = write_solution(notebook, args.out, execute=not args.no_execute, quick=args.quick,
                                 timeout=args.timeout)
         print(f"   -> {target}", flush=True)
+        if not args.no_execute:
+            solved = nbformat.read(str(target), as_version=4)
+            problems += [f"{target.name} {problem}" for problem in failed_checks(solved)]
+    if problems:
+        print("A solution did not pass its own check (the notebooks are written; look at these cells):\n  "
+              + "\n  ".join(problems), file=sys.stderr)
+        return 1
     return 0
 
 
