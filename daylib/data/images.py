@@ -268,6 +268,7 @@ def to_rgb_batch(
     input_shape: InputShape = None,
     single: bool = False,
     role: str = "images",
+    keep_uint8: bool = False,
 ) -> np.ndarray:
     """**The** image-batch check: a batch as the course's models take it, ``(n, H, W, 3)`` float32, 0-255.
 
@@ -284,6 +285,10 @@ def to_rgb_batch(
       it is accepted with an :class:`ImageRangeWarning`, since a model that takes 0-255
       sees it as an almost black image.
 
+    ``keep_uint8=True`` returns a uint8 batch as uint8 (still ``(n, H, W, 3)``): a quarter of
+    the memory and of the hashing for the training inputs, and exact, because a Keras model
+    casts its input to float32 on the way in.
+
     Raises:
         ImageError: any rule above broken; the message names the problem and the fix.
 
@@ -292,6 +297,8 @@ def to_rgb_batch(
         (2, 8, 8, 3)
         >>> to_rgb_batch(np.zeros((8, 8, 3)), single=True, input_shape=(8, 8, 3)).shape
         (1, 8, 8, 3)
+        >>> to_rgb_batch(np.zeros((2, 8, 8), np.uint8), keep_uint8=True).dtype
+        dtype('uint8')
     """
     what = role[:1].upper() + role[1:]
     if isinstance(images, (list, tuple)):
@@ -319,7 +326,7 @@ def to_rgb_batch(
     if input_shape is not None:
         _check_size(array, tuple(input_shape), what)
     _check_values(array, what)
-    batch = array.astype(np.float32, copy=False)
+    batch = array if keep_uint8 and array.dtype == np.uint8 else array.astype(np.float32, copy=False)
     if batch.shape[-1] == 1:
         batch = np.repeat(batch, 3, axis=-1)
     return batch

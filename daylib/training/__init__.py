@@ -4,7 +4,8 @@
 - Phase 1 has a CPU fast path (``cached=True``): the frozen base runs once, the head trains on the
   cached features and is put back (:func:`extract_features`, :func:`head_model`, :func:`put_head_back`);
   the features stay on disk, so a repeat with other head settings skips the base
-  (:func:`feature_cache_info`, :func:`clear_feature_cache`; ``feature_cache=False`` turns it off).
+  (:func:`feature_cache_info`, :func:`clear_feature_cache`; ``feature_cache=False`` turns it off),
+  and the compiled head is kept for the session, so Keras does not trace its step again.
 - Every run logs each epoch, keeps the best validation weights (per-epoch states + early stopping)
   and resumes after an interruption when the same call is repeated.
 - ``strategy=`` trains under a ``tf.distribute.Strategy``; pass a model *factory* so the model
@@ -18,7 +19,8 @@
 Import from here; the modules inside are the machinery: :mod:`~daylib.training.inputs`
 (arrays or tf.data, their rules, loss and metrics) with :mod:`~daylib.training.stream` (the
 rules checked inside a tf.data stream), :mod:`~daylib.training.features` (the cached path) with
-:mod:`~daylib.training.feature_cache` (its features kept on disk across runs),
+:mod:`~daylib.training.feature_cache` (its features kept on disk across runs) and
+:mod:`~daylib.training.compiled_heads` (its compiled heads kept for the session),
 :mod:`~daylib.training.runs` (run folders, logs, resume), :mod:`~daylib.training.states`
 (per-epoch states), :mod:`~daylib.training.atomic` (atomic writes),
 :mod:`~daylib.training.strategy`, :mod:`~daylib.training.history`, :mod:`~daylib.training.phases`.

@@ -2,8 +2,9 @@
 
 Phase 1 (:func:`train_head`): the base is frozen and only the head learns. With
 ``cached=True`` (the default, the CPU fast path) the base runs once over the data and the
-head trains on the cached features (no augmentation then); ``cached=False`` trains the
-full model with the frozen base inside, augmentation included.
+head trains on the cached features (no augmentation then; the features are kept on disk and
+the compiled head for the session, so a re-run skips both the base and Keras's tracing);
+``cached=False`` trains the full model with the frozen base inside, augmentation included.
 
 Phase 2 (:func:`fine_tune`): the top layers of the base are unfrozen (BatchNormalization
 stays frozen and in inference mode, because the base is called with ``training=False``),
@@ -37,6 +38,7 @@ import tensorflow as tf
 from daylib import config
 from daylib.models.classifier import freeze, unfreeze
 from daylib.models.layers import augmentation_layers
+from daylib.training.compiled_heads import reuse_compiled
 from daylib.training.feature_cache import CachedFeatures, FeatureCache
 from daylib.training.features import FeatureExtractor, feature_extractor, head_model, put_head_back
 from daylib.training.history import TrainingHistory
@@ -193,7 +195,10 @@ def _fit_cached_head(session: _Session, *, epochs: int, learning_rate: float,
     train, validation = as_features("training"), as_features("validation")
     with scope(session.strategy):
         head = head_model(model)
-    session.compile(head, learning_rate)
+    if session.strategy is None:
+        head = reuse_compiled(head, lambda fresh: session.compile(fresh, learning_rate), learning_rate=learning_rate)
+    else:
+        session.compile(head, learning_rate)
     logs, best = session.fit("head", head, train, validation, epochs=epochs)
     put_head_back(head, model)
     session.compile(model, learning_rate)
