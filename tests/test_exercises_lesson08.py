@@ -21,7 +21,8 @@ from daylib.models import base_model, build_classifier, small_cnn
 
 SIZE, N = 64, 12
 NOTEBOOK = REPO_DIR / "notebooks" / "08_shortcut_learning.ipynb"
-LESSON_FUNCTIONS = {"letters", "scores", "test_results", "print_results", "letter_test", "hide_marker"}
+LESSON_FUNCTIONS = {"letters", "scores", "test_results", "print_results", "letter_energies", "letter_test",
+                    "hide_marker"}
 
 
 def _small(name):
@@ -172,3 +173,5 @@ def test_q5_early_layer(lesson):
     heat = {"energy in marker box": 0.127}
     text = ex.q5.answer(ns["early_box"], heat, {"energy in marker box": 0.031}, ns["box_area"]).text
     assert f"{ns['early_box']['fixed']:.3f}" in text and "0.127" in text
+    per_film = {"energy in marker box": np.array([0.1, 0.154])}  # the lesson's heatmap_scores: one score per film
+    assert "0.127" in ex.q5.answer(ns["early_box"], per_film, {"energy in marker box": 0.031}, ns["box_area"]).text

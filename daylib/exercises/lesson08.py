@@ -444,9 +444,14 @@ def _check_q5(early_box, shortcut_model, fixed_model, test, box, prepare: Option
                    "ex.q5.answer(early_box, heat_before, heat_after, box_area) reads them against the last layer.")
 
 
+def _mean(value):
+    """The lesson's heatmap scores are per film (an array); a single number is taken as it is."""
+    return np.mean(value) if isinstance(value, np.ndarray) else value
+
+
 def _answer_q5(early_box, heat_before, heat_after, box_area) -> str:
     s, f = number(early_box["shortcut"], "early_box"), number(early_box["fixed"], "early_box")
-    ls, lf = (number(h["energy in marker box"], "energy in marker box") for h in (heat_before, heat_after))
+    ls, lf = (number(_mean(h["energy in marker box"]), "energy in marker box") for h in (heat_before, heat_after))
     chance = number(box_area, "box_area")
     return f"""Your numbers, Grad-CAM energy in the marker box (a uniform map: {chance:.3f}):
 
