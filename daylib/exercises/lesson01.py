@@ -104,12 +104,13 @@ def _answer_q2(reports) -> str:
 {_side_by_side(reports)}
 
 Compare these with your first run (or the lesson's stored one: head 84%, small CNN at the 50% baseline, with
-200 training films). Usually the **from-scratch model gains more**: it has about sixty thousand weights to learn,
-and every extra film helps it learn features; the head on frozen features learns 1,281 weights, which 200 films
-already pin down, so more data moves it only a little. Two cautions before you conclude: the test set did not
-grow, so each accuracy still carries an interval of about ±{100 * 1.96 * math.sqrt(0.25 / n_test):.0f} points,
-and a difference between two runs is noisier than either; and the from-scratch model is also limited by its
-fixed epoch budget, so more data with the same epochs means more steps, not only more information.
+200 training films). Usually the **from-scratch model gains more**: it has about a million weights to learn,
+and every extra film helps it learn features instead of memorising films; the head on frozen features learns
+1,281 weights, which 200 films already pin down, so more data moves it only a little. Two cautions before you
+conclude: the test set did not grow, so each accuracy still carries an interval of about
+±{100 * 1.96 * math.sqrt(0.25 / n_test):.0f} points, and a difference between two runs is noisier than either;
+and the from-scratch model is also limited by its fixed epoch budget, so more data with the same epochs means
+more steps, not only more information.
 """
 
 
