@@ -82,7 +82,7 @@ def _compare(n: int, args: argparse.Namespace) -> None:
     print(f"cold cache is {medians['plain'] / medians['cold']:.1f}x faster than plain (goal: >= 4x at 5 epochs)")
     print(f"warm cache is {medians['plain'] / medians['warm']:.1f}x faster than plain (goal: >= 20x at 5 epochs)")
     print(f"warm cache with a new head is {medians['plain'] / medians['retraced']:.1f}x faster than plain")
-    for path in ("cold", "warm", "retraced"):  # each repeat's runs ran back to back, so under a changing load these pair up
+    for path in ("cold", "warm", "retraced"):  # each repeat's runs ran back to back: under a changing load they pair up
         pairs = [plain / other for plain, other in zip(times["plain"], times[path])]
         print(f"{path} vs plain, repeat by repeat: {', '.join(f'{r:.1f}x' for r in pairs)} "
               f"(median {statistics.median(pairs):.1f}x)")

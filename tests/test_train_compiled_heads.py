@@ -1,4 +1,4 @@
-"""Phase-1 heads kept compiled across train_head calls: the step is traced once, and the results are bit for bit a fresh head's."""
+"""Phase-1 heads kept compiled across train_head calls: traced once, and bit for bit a fresh head's results."""
 import numpy as np
 import pytest
 from _helpers_train import make_model, phantom_data
