@@ -82,10 +82,12 @@ BACKBONES: dict[str, BackboneSpec] = {
                      "Residual connections: the classic all-rounder with strong features.",
                      "resnet50_weights", keras.applications.ResNet50),
         BackboneSpec("inception_v3", "Inception", 299, 75, "mixed10", "tf",
-                     "Multi-scale inception modules at 299 px; the network of the original CAM articles.",
+                     "Multi-scale inception modules at 299 px; the InceptionV3 CAM article's network (the CAM paper "
+                     "used GoogLeNet, the Grad-CAM paper mostly VGG-16).",
                      "inception_v3_weights", keras.applications.InceptionV3),
         BackboneSpec("efficientnet_b0", "EfficientNet", 224, 32, "top_activation", "none",
-                     "Compound-scaled with squeeze-excitation: the best accuracy per FLOP of the list.",
+                     "Compound-scaled with squeeze-excitation: in its paper (Tan & Le, 2019) more accurate on ImageNet "
+                     "than ResNet50 (77.1% against 76.0% top-1) with a tenth of its FLOPs.",
                      "efficientnetb0", keras.applications.EfficientNetB0),
     ]
 }
