@@ -42,15 +42,9 @@ _KEPT: "OrderedDict[str, keras.Model]" = OrderedDict()
 def _key(head: keras.Model) -> str:
     config = head.get_config()
     config.pop("name", None)  # the classifier's name, numbered per process by Keras, changes nothing traced
-    loss = head.loss.get_config() if hasattr(head.loss, "get_config") else repr(head.loss)
     metrics = [type(metric).__name__ for metric in head.metrics]
-    return json.dumps({"model": config, "loss": [type(head.loss).__name__, loss], "metrics": metrics},
-                      sort_keys=True, default=str)
-
-
-def _layout(head: keras.Model) -> list[tuple]:
-    """Shape and dtype of each variable, in order (paths differ: Keras numbers seed generators per process)."""
-    return [(tuple(v.shape), str(v.dtype)) for v in head.variables]
+    return json.dumps({"model": config, "loss": [type(head.loss).__name__, head.loss.get_config()],
+                       "metrics": metrics}, sort_keys=True, default=str)
 
 
 def _reset_optimizer(optimizer: keras.optimizers.Optimizer, learning_rate: float) -> None:
@@ -71,15 +65,13 @@ def reuse_compiled(fresh: keras.Model, compile_head: Callable[[keras.Model], Non
         learning_rate: the rate a kept head's optimizer is set to.
 
     Example:
-        >>> head = reuse_compiled(head_model(model), lambda h: h.compile("adam", "binary_crossentropy"),
-        ...                       learning_rate=1e-3)
+        >>> head = reuse_compiled(head_model(model), lambda h: h.compile(keras.optimizers.Adam(1e-3),
+        ...                       "binary_crossentropy"), learning_rate=1e-3)
     """
     compile_head(fresh)
-    if not isinstance(fresh.optimizer._learning_rate, keras.Variable):
-        return fresh  # a schedule: nothing to set, so nothing is kept
-    key = _key(fresh)
+    key = _key(fresh)  # the same architecture (input width included), so the same variables in the same order
     kept = _KEPT.get(key)
-    if kept is None or _layout(kept) != _layout(fresh):
+    if kept is None:
         _KEPT[key] = fresh
         while len(_KEPT) > MAX_KEPT:
             _KEPT.popitem(last=False)
